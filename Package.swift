@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+//   executables -> POMCommandLine -> FeatureStore / Optimizer -> Tabular / LinAlg -> CBLAS / CLAPACKE
+let package = Package(
+    name: "pom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "LinAlg", targets: ["LinAlg"]),
+        .library(name: "Tabular", targets: ["Tabular"]),
+        .library(name: "Optimizer", targets: ["Optimizer"]),
+        .library(name: "FeatureStore", targets: ["FeatureStore"]),
+        .executable(name: "pom-train", targets: ["pom-train"]),
+        .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, seen by LinAlg only.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
+            providers: [.apt(["liblapacke-dev"])]),
+
+        .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
+        .target(name: "Tabular"),
+        .target(name: "Optimizer", dependencies: ["LinAlg"]),
+        .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular"]),
+        .target(
+            name: "POMCommandLine",
+            dependencies: [
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
+        .executableTarget(name: "pom-orchestrate", dependencies: ["POMCommandLine", "LinAlg"]),
+
+        .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
+        .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+import LinAlg
+import POMCommandLine
+
+BLASRuntime.selectFastKernel()
+PomOrchestrate.main()
