@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "pom-orchestrate", dependencies: ["POMCommandLine", "LinAlg"]),
 
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
-        .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
+        .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),

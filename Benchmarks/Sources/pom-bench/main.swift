@@ -1,0 +1,34 @@
+import Foundation
+import LinAlg
+
+// pom-bench [--json] [GROUP ...]: runs the named benchmark groups (all by default) and prints
+// one line per benchmark, or JSON lines with --json. Each group lives in its own file.
+let groups: [(name: String, run: () throws -> [BenchResult])] = [
+    ("blas", blasBenchmarks),
+]
+
+BLASRuntime.selectFastKernel()
+var arguments = Array(CommandLine.arguments.dropFirst())
+let json = arguments.contains("--json")
+arguments.removeAll { $0 == "--json" }
+let unknown = arguments.filter { name in !groups.contains { $0.name == name } }
+if !unknown.isEmpty {
+    FileHandle.standardError.write(Data("unknown group(s) \(unknown); groups: \(groups.map(\.name))\n".utf8))
+    exit(2)
+}
+let header = "machine: \(CPUFeatures.current.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BLASRuntime.summary)"
+if json {
+    print(String(decoding: try JSONSerialization.data(withJSONObject: ["machine": header]), as: UTF8.self))
+} else {
+    print(header)
+}
+for group in groups where arguments.isEmpty || arguments.contains(group.name) {
+    for result in try group.run() {
+        if json {
+            print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+        } else {
+            print(result.line)
+        }
+        fflush(stdout)
+    }
+}
