@@ -2,13 +2,14 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   executables -> POMCommandLine -> FeatureStore / Optimizer -> Tabular / LinAlg -> CBLAS / CLAPACKE
+//   executables -> POMCommandLine -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "LinAlg", targets: ["LinAlg"]),
         .library(name: "Tabular", targets: ["Tabular"]),
+        .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Optimizer", targets: ["Optimizer"]),
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
@@ -28,8 +29,9 @@ let package = Package(
 
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
-        .target(name: "Optimizer", dependencies: ["LinAlg"]),
-        .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular"]),
+        .target(name: "Vocabulary"),
+        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary"]),
+        .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
         .target(
             name: "POMCommandLine",
             dependencies: [
