@@ -214,7 +214,7 @@ public struct ActionSet: Hashable, Sendable, Codable, CustomStringConvertible, S
         for a in actions { insert(a) }
     }
 
-    /// Parses the hexadecimal form; `nil` when it is not exactly 189 hex digits or sets a bit beyond 755.
+    /// Parses the hexadecimal form (189 digits × 4 bits = the 756 actions); `nil` when it is not exactly 189 hex digits.
     public init?(hex: some StringProtocol) {
         let u = Array(hex.utf8)
         guard u.count == ActionSet.hexDigits else { return nil }
@@ -230,7 +230,6 @@ public struct ActionSet: Hashable, Sendable, Codable, CustomStringConvertible, S
             let bit = 4 * k
             words[bit / 64] |= v << UInt64(bit % 64)
         }
-        for i in DeliveryAction.count..<(ActionSet.hexDigits * 4) where (words[i / 64] >> UInt64(i % 64)) & 1 == 1 { return nil }
     }
 
     /// Adds `action`.
