@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Optimizer", targets: ["Optimizer"]),
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
+        .library(name: "Simulator", targets: ["Simulator"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -32,10 +33,11 @@ let package = Package(
         .target(name: "Vocabulary"),
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary"]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
+        .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]
