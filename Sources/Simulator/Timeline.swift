@@ -44,7 +44,7 @@ public final class CustomerTimeline {
     public private(set) var invoices: [Invoice]
     public private(set) var messages: [Message] = []
     public private(set) var payments: [Payment] = []
-    public private(set) var decisions: [Decision] = []
+    public internal(set) var decisions: [Decision] = []
     /// Events released so far, in the order they were released.
     public private(set) var events: [Event] = []
     /// Time up to which the timeline has been advanced.
@@ -387,6 +387,11 @@ public final class CustomerTimeline {
         let uSubmit = rng.uniform(), uPrefer = rng.uniform()
         let digits = (0..<9).map { _ in Int(rng.uniform() * 10) }
         let channel = messages[m].channel
+        // The point chosen at decision time may have bounced since; then the channel's best point now is used.
+        if let cp = messages[m].contactPointId, let k = contactPoints.firstIndex(where: { $0.id == cp }), contactPoints[k].canCarry(channel) {
+        } else {
+            messages[m].contactPointId = contactPoint(for: channel).map { contactPoints[$0].id }
+        }
         guard let cp = messages[m].contactPointId, let k = contactPoints.firstIndex(where: { $0.id == cp }) else {
             messages[m].status = .failed
             info[m].delivered = false
