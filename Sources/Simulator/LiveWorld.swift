@@ -11,10 +11,10 @@ import FeatureStore
 /// while t < live.world.config.endInstant {
 ///     t += 3600
 ///     let events = live.advance(to: t)                 // deliveries, bounces, visits, payments
-///     for case in live.dueCases(at: t) {               // reminders due now
-///         let context = live.context(invoiceId: case, at: t)
-///         let action = context.candidates[0]           // the orchestrator's choice
-///         live.decide(context, action: action, propensity: 1 / Double(context.candidates.count), policy: "mine", version: "1")
+///     for invoiceId in live.dueCases(at: t) {          // reminders due in the last hour
+///         let context = live.context(invoiceId: invoiceId, at: t)
+///         guard let action = context.candidates.first else { continue }   // the orchestrator's choice
+///         live.decide(context, action: action, propensity: 1, policy: "mine", version: "1")
 ///     }
 /// }
 /// ```

@@ -371,3 +371,25 @@ struct OnlineTests {
         #expect(live.oracleAction(invoiceId: invoice.id, at: live.now, horizonDays: 7) != nil)
     }
 }
+
+@Suite("Simulator: shipped sample")
+struct SampleTests {
+    @Test("datasets/sample is exactly what its documented command line writes")
+    func sampleIsReproducible() throws {
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("datasets/sample").path
+        let dir = try temporaryDirectory("sample")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // pom-train simulate --customers 250 --days 60 --seed 1 --policy random --out datasets/sample
+        let summary = try Simulator.writeHistory(world: World(config: SimulationConfig(customers: 250, days: 60, seed: 1)),
+                                                 policy: UniformRandomPolicy(), directory: dir)
+        for f in historyFiles {
+            let shipped = try Data(contentsOf: URL(fileURLWithPath: sample + "/" + f))
+            let fresh = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))
+            #expect(shipped == fresh, "datasets/sample/\(f) is out of date; rerun the command in datasets/README.md")
+        }
+        let recorded = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sample + "/SUMMARY.json"))) as! [String: Any]
+        #expect(recorded["total"] as? Int == summary.total)
+        #expect((2000...6000).contains(summary.total))
+    }
+}
