@@ -174,7 +174,8 @@ public final class EventLogWriter {
     /// Appends one event as a line (the same bytes `UTCTimestamp.jsonEncoder()` gives, written
     /// without the generic encoder, which is the bottleneck of history writing).
     public func append(_ event: Event) throws {
-        try file.write(event.jsonLine)
+        event.appendJSONLine(to: &file.buffer)
+        if file.buffer.count >= AtomicFileWriter.bufferSize { try file.flush() }
         count += 1
     }
 
@@ -206,21 +207,38 @@ extension Event {
     /// The event as one line of `events.jsonl` with its newline: keys sorted, absent optional
     /// keys left out, strings escaped as JSON requires (slashes and non-ASCII text unescaped).
     public var jsonLine: String {
-        var out = "{\"customer_id\":" + jsonString(customerId) + ",\"id\":" + jsonString(id) + ",\"invoice_id\":" + jsonString(invoiceId)
-            + ",\"kind\":\"" + kind.rawValue + "\""
-        if let messageId { out += ",\"message_id\":" + jsonString(messageId) }
-        out += ",\"occurred_at\":\"" + UTCTimestamp.format(occurredAt) + "\",\"payload\":{"
-        var parts: [String] = []
-        if let v = payload.amountMinor { parts.append("\"amount_minor\":\(v)") }
-        if let v = payload.channel { parts.append("\"channel\":\"" + v.rawValue + "\"") }
-        if let v = payload.contactPointId { parts.append("\"contact_point_id\":" + jsonString(v)) }
-        if let v = payload.currency { parts.append("\"currency\":" + jsonString(v)) }
-        if let v = payload.installments { parts.append("\"installments\":\(v)") }
-        if let v = payload.paymentId { parts.append("\"payment_id\":" + jsonString(v)) }
-        if let v = payload.reason { parts.append("\"reason\":" + jsonString(v)) }
-        if let v = payload.via { parts.append("\"via\":" + jsonString(v)) }
-        out += parts.joined(separator: ",") + "}}\n"
-        return out
+        var bytes: [UInt8] = []
+        appendJSONLine(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `jsonLine`'s UTF-8 bytes to `out`.
+    public func appendJSONLine(to out: inout [UInt8]) {
+        func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func text(_ s: String) { out.append(contentsOf: jsonString(s).utf8) }
+        func int(_ v: some BinaryInteger) { out.append(contentsOf: String(v).utf8) }
+        raw("{\"customer_id\":"); text(customerId)
+        raw(",\"id\":"); text(id)
+        raw(",\"invoice_id\":"); text(invoiceId)
+        raw(",\"kind\":"); text(kind.rawValue)
+        if let messageId { raw(",\"message_id\":"); text(messageId) }
+        raw(",\"occurred_at\":"); text(UTCTimestamp.format(occurredAt))
+        raw(",\"payload\":{")
+        var first = true
+        func key(_ k: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            raw(k)
+        }
+        if let v = payload.amountMinor { key("\"amount_minor\":"); int(v) }
+        if let v = payload.channel { key("\"channel\":"); text(v.rawValue) }
+        if let v = payload.contactPointId { key("\"contact_point_id\":"); text(v) }
+        if let v = payload.currency { key("\"currency\":"); text(v) }
+        if let v = payload.installments { key("\"installments\":"); int(v) }
+        if let v = payload.paymentId { key("\"payment_id\":"); text(v) }
+        if let v = payload.reason { key("\"reason\":"); text(v) }
+        if let v = payload.via { key("\"via\":"); text(v) }
+        raw("}}\n")
     }
 }
 

@@ -214,6 +214,12 @@ public struct ActionSet: Hashable, Sendable, Codable, CustomStringConvertible, S
         for a in actions { insert(a) }
     }
 
+    /// The set of `actions` (the array form, specialised for speed).
+    public init(_ actions: [DeliveryAction]) {
+        self.init()
+        for a in actions { insert(a) }
+    }
+
     /// Parses the hexadecimal form (189 digits × 4 bits = the 756 actions); `nil` when it is not exactly 189 hex digits.
     public init?(hex: some StringProtocol) {
         let u = Array(hex.utf8)
