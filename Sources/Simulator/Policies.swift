@@ -14,6 +14,23 @@ public protocol SimulationPolicy: Sendable {
     func probabilities(for context: DecisionContext) -> [Double]
 }
 
+/// A policy given by a function — for valuing a learned model with `Simulator.evaluate` or
+/// driving a history with it.
+public struct FunctionPolicy: SimulationPolicy {
+    public let name: String
+    public let version: String
+    let body: @Sendable (DecisionContext) -> [Double]
+
+    /// - Parameter probabilities: one probability per candidate of the context, summing to 1.
+    public init(name: String, version: String, probabilities: @escaping @Sendable (DecisionContext) -> [Double]) {
+        self.name = name
+        self.version = version
+        self.body = probabilities
+    }
+
+    public func probabilities(for context: DecisionContext) -> [Double] { body(context) }
+}
+
 /// The uniform logging policy: every allowed action with probability `1/|candidates|`.
 public struct UniformRandomPolicy: SimulationPolicy {
     public init() {}

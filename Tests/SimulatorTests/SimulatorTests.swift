@@ -289,12 +289,21 @@ struct OracleTests {
     @Test("Policy values: oracle ≥ rules and random, and the logging policy's value is its own target value")
     func policyValues() throws {
         let world = World(config: SimulationConfig(customers: 150, days: 90, seed: 8))
-        let e = Simulator.evaluate(world: world, logging: UniformRandomPolicy(), targets: [RuleBasedPolicy(), UniformRandomPolicy()],
-                                   horizonDays: 7)
+        // A greedy policy that knows each customer's hidden best channel, as a learner might find it.
+        let truth = Dictionary(uniqueKeysWithValues: (0..<world.config.customers).map { world.customer($0).traits }.map { ($0.customerId, $0) })
+        let greedy = FunctionPolicy(name: "best-channel", version: "1") { context in
+            let traits = truth[context.customer.id]!
+            let best = context.candidates.max { traits.channelLogit[$0.channel]! < traits.channelLogit[$1.channel]! }!.channel
+            let n = Double(context.candidates.filter { $0.channel == best }.count)
+            return context.candidates.map { $0.channel == best ? 1 / n : 0 }
+        }
+        let e = Simulator.evaluate(world: world, logging: UniformRandomPolicy(),
+                                   targets: [RuleBasedPolicy(), UniformRandomPolicy(), greedy], horizonDays: 7)
         #expect(e.decisions > 100)
         #expect(abs(e.targets["random"]! - e.logging) < 1e-12)
         #expect(abs(e.uniform - e.logging) < 1e-12)
         #expect(e.oracle > e.targets["rules"]! && e.oracle > e.uniform)
+        #expect(e.targets["best-channel"]! > e.uniform && e.targets["best-channel"]! < e.oracle)
         #expect(e.oracle < 1 && e.uniform > 0)
     }
 }

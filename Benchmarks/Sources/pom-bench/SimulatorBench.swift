@@ -22,10 +22,14 @@ func simulatorBenchmarks() throws -> [BenchResult] {
     })
     results[results.count - 1].note = "\(rows) rows in all"
     let small = World(config: SimulationConfig(customers: 2_000, days: 120, seed: 1))
-    var decisions = 0
+    var evaluation: Simulator.PolicyEvaluation?
     results.append(measure("simulator", "oracle: value every candidate of every decision, 2000 customers", runs: 3,
-                           rate: { Double(decisions) / $0 }, unit: "decisions/s") {
-        decisions = Simulator.evaluate(world: small, logging: UniformRandomPolicy(), targets: [], horizonDays: 7).decisions
+                           rate: { Double(evaluation!.decisions) / $0 }, unit: "decisions/s") {
+        evaluation = Simulator.evaluate(world: small, logging: UniformRandomPolicy(), targets: [RuleBasedPolicy()], horizonDays: 7)
     })
+    if let e = evaluation {
+        results[results.count - 1].note = String(format: "%d decisions; P(paid within 7 d of send): uniform %.3f, rules %.3f, oracle %.3f",
+                                                 e.decisions, e.uniform, e.targets["rules"]!, e.oracle)
+    }
     return results
 }
