@@ -158,8 +158,10 @@ public func logisticPass(design x: MatrixView, labels y: [Double], weights: [Dou
                                 for i in 0..<b {
                                     let zi = zp[i], yi = yp[start + i]
                                     let wi = wp?[start + i] ?? 1
-                                    let s = sigmoid(zi)
-                                    loss += wi * (log1pExp(zi) - yi * zi)
+                                    // One exponential serves both σ(z) and log(1 + e^z).
+                                    let e = exp(-abs(zi))
+                                    let s = zi >= 0 ? 1 / (1 + e) : e / (1 + e)
+                                    loss += wi * (Swift.max(zi, 0) + log1p(e) - yi * zi)
                                     zp[i] = wi * (s - yi)
                                     if wantHessian { hscale[i] = (wi * s * (1 - s)).squareRoot() }
                                 }
