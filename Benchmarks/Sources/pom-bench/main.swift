@@ -30,6 +30,6 @@ for group in groups where arguments.isEmpty || arguments.contains(group.name) {
         } else {
             print(result.line)
         }
-        fflush(stdout)
+        fflush(nil)
     }
 }
