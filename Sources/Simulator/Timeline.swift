@@ -37,18 +37,27 @@ public struct ActionValue: Sendable, Equatable {
 /// (`Xoshiro256(seed:keys: 2, customer, invoice, message)`), so the outcome of a message does not
 /// depend on what happened to other customers or in which order the world was driven.
 public final class CustomerTimeline {
+    /// The world the customer belongs to.
     public let world: World
+    /// The customer's position in the world.
     public let index: Int
+    /// The customer as known now (a preferred channel appears once set on the payment page).
     public private(set) var customer: Customer
+    /// Contact points as known now (bounced points retired, submitted points added).
     public private(set) var contactPoints: [ContactPoint]
+    /// Invoices with their current status, flow and step.
     public private(set) var invoices: [Invoice]
+    /// Every message queued so far, with its current status.
     public private(set) var messages: [Message] = []
+    /// Payments received so far.
     public private(set) var payments: [Payment] = []
+    /// Decisions logged so far.
     public internal(set) var decisions: [Decision] = []
     /// Events released so far, in the order they were released.
     public private(set) var events: [Event] = []
     /// Time up to which the timeline has been advanced.
     public private(set) var now: Date
+    /// The customer's hidden traits.
     public let traits: CustomerTraits
 
     var p: WorldParameters { world.parameters }
