@@ -88,7 +88,7 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
             worst.survival = max(worst.survival, abs(table.survival(row: k) - ref.survival[k]))
             worst.lower = max(worst.lower, abs(band.lower - ref.survival_lower[k]))
             worst.upper = max(worst.upper, abs(band.upper - ref.survival_upper[k]))
-            worst.hazard = max(worst.hazard, abs(table.cumulativeHazard[k] - ref.cumulative_hazard[k]) / max(1, ref.cumulative_hazard[k]))
+            worst.hazard = max(worst.hazard, abs(table.rows[k].cumulativeHazard - ref.cumulative_hazard[k]) / max(1, ref.cumulative_hazard[k]))
         }
         #expect(worst.survival <= 1e-12, "\(label): survival function, worst difference \(worst.survival)")
         #expect(worst.lower <= 1e-9, "\(label): lower band, worst difference \(worst.lower)")
@@ -196,7 +196,7 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
             #expect(close(table.restrictedMean(upTo: tau).value, mean, 1e-12), "RMST(\(tau))")
         }
         // Nelson–Aalen without ties is the sum of 1/(n − i); with ties each time adds d/n.
-        #expect(table.events.reduce(0, +) == durations.count)
+        #expect(table.rows.map(\.events).reduce(0, +) == durations.count)
     }
 
     @Test(arguments: [7, 8, 9] as [UInt64])
@@ -228,6 +228,16 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         // Stable: equal durations keep their input order, and payloads travel with their keys.
         for i in 1..<order.count where sorted[i] == sorted[i - 1] { #expect(order[i] > order[i - 1]) }
         for (k, p) in zip(sorted, order) { #expect(k == values[Int(p)] + 0.0) }
+    }
+
+    @Test func documentedExampleHolds() {
+        let table = LifeTable(durations: [5, 8, 8, 12, 20], events: [true, true, false, true, false])
+        #expect(table.times == [0, 5, 8, 12, 20])
+        #expect(abs(table.survival(at: 10) - 0.6) <= 1e-15)
+        #expect(table.median().time == 12)
+        // ∫₀¹⁵ Ŝ = 5·1 + 3·0.8 + 4·0.6 + 3·0.3
+        #expect(abs(table.restrictedMean(upTo: 15).value - 10.7) <= 1e-12)
+        #expect(table.rows.map(\.censored) == [0, 0, 1, 0, 1])
     }
 
     @Test func singleGroupHasNoLogRankAndEdgeCasesFollowLifelines() {

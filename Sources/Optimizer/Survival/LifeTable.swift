@@ -18,25 +18,31 @@ import Foundation
 ///
 /// ```swift
 /// let table = LifeTable(durations: [5, 8, 8, 12, 20], events: [true, true, false, true, false])
-/// table.survival(at: 10)               // 0.8 · (1 − 1/3) = 0.5333…
+/// table.survival(at: 10)               // 0.8 · (1 − 1/4) = 0.6
 /// table.median().time                  // 12: the first time Ŝ ≤ 0.5
 /// table.restrictedMean(upTo: 15).value // ∫₀¹⁵ Ŝ(t) dt
 /// ```
 public struct LifeTable: Sendable {
-    /// The timeline: 0, then the distinct durations ascending.
-    public private(set) var times: [Double] = []
-    /// Number at risk just before each time, `n_k`.
-    public private(set) var atRisk: [Int] = []
-    /// Events (payments) at each time, `d_k`.
-    public private(set) var events: [Int] = []
-    /// Censorings at each time, `c_k`.
-    public private(set) var censored: [Int] = []
-    /// `log Ŝ(t_k)`, the running sum of `log(n − d) − log n`.
-    public private(set) var logSurvival: [Double] = []
-    /// Greenwood's running sum `Σ d / (n (n − d))`.
-    public private(set) var greenwood: [Double] = []
-    /// Nelson–Aalen cumulative hazard `Σ d / n`.
-    public private(set) var cumulativeHazard: [Double] = []
+    /// One time point of the table.
+    public struct Row: Sendable, Equatable {
+        /// The time `t_k`.
+        public var time: Double
+        /// Number at risk just before `t_k`, `n_k`.
+        public var atRisk: Int
+        /// Events (payments) at `t_k`, `d_k`.
+        public var events: Int
+        /// Censorings at `t_k`, `c_k`.
+        public var censored: Int
+        /// `log Ŝ(t_k)`, the running sum of `log(n − d) − log n`.
+        public var logSurvival: Double
+        /// Greenwood's running sum `Σ d / (n (n − d))`.
+        public var greenwood: Double
+        /// Nelson–Aalen cumulative hazard `Ĥ(t_k) = Σ d / n`.
+        public var cumulativeHazard: Double
+    }
+
+    /// The table, one row per timeline point: time 0, then the distinct durations ascending.
+    public private(set) var rows: [Row] = []
     /// Number of subjects.
     public let count: Int
     /// Number of observed events.
@@ -62,46 +68,38 @@ public struct LifeTable: Sendable {
     init(count: Int) {
         precondition(count > 0, "LifeTable: a sample needs at least one subject")
         self.count = count
-        times.reserveCapacity(count + 1)
-        atRisk.reserveCapacity(count + 1)
-        events.reserveCapacity(count + 1)
-        censored.reserveCapacity(count + 1)
-        logSurvival.reserveCapacity(count + 1)
-        greenwood.reserveCapacity(count + 1)
-        cumulativeHazard.reserveCapacity(count + 1)
+        rows.reserveCapacity(count + 1)
     }
+
+    /// The timeline (a copy of the rows' times, O(rows)).
+    public var times: [Double] { rows.map(\.time) }
+    /// `log Ŝ` at every row (a copy, O(rows)).
+    public var logSurvival: [Double] { rows.map(\.logSurvival) }
 
     /// Appends the row for `time` (times must come in ascending order); the first call adds the
     /// row for time 0 when `time > 0`.
+    @inline(__always)
     mutating func append(time: Double, atRisk n: Int, events d: Int, censored c: Int) {
-        if times.isEmpty && time > 0 {
-            appendRow(time: 0, atRisk: count, events: 0, censored: 0)
+        if rows.isEmpty && time > 0 {
+            rows.append(Row(time: 0, atRisk: count, events: 0, censored: 0, logSurvival: 0, greenwood: 0, cumulativeHazard: 0))
         }
-        appendRow(time: time, atRisk: n, events: d, censored: c)
-    }
-
-    private mutating func appendRow(time: Double, atRisk n: Int, events d: Int, censored c: Int) {
-        var log = logSurvival.last ?? 0
-        var gw = greenwood.last ?? 0
-        var hazard = cumulativeHazard.last ?? 0
+        var row = rows.last ?? Row(time: 0, atRisk: 0, events: 0, censored: 0, logSurvival: 0, greenwood: 0, cumulativeHazard: 0)
+        row.time = time
+        row.atRisk = n
+        row.events = d
+        row.censored = c
         if d > 0 {
             // log(n − d) − log(n); log(n − d) is usually the next row's log(n), so keep it.
             let logN = n == lastLogArgument ? lastLog : Foundation.log(Double(n))
             let logRemaining = Foundation.log(Double(n - d))
             lastLogArgument = n - d
             lastLog = logRemaining
-            log += logRemaining - logN
-            if n != d { gw += Double(d) / (Double(n) * Double(n - d)) }
-            hazard += Double(d) / Double(n)
+            row.logSurvival += logRemaining - logN
+            if n != d { row.greenwood += Double(d) / (Double(n) * Double(n - d)) }
+            row.cumulativeHazard += Double(d) / Double(n)
             eventCount += d
         }
-        times.append(time)
-        atRisk.append(n)
-        events.append(d)
-        censored.append(c)
-        logSurvival.append(log)
-        greenwood.append(gw)
-        cumulativeHazard.append(hazard)
+        rows.append(row)
     }
 
     // MARK: - Queries
@@ -109,16 +107,16 @@ public struct LifeTable: Sendable {
     /// The row in force at `t`: the largest `k` with `t_k ≤ t`, or nil before time 0.
     /// O(log rows).
     public func row(at t: Double) -> Int? {
-        var lo = 0, hi = times.count
+        var lo = 0, hi = rows.count
         while lo < hi {
             let mid = lo + (hi - lo) >> 1
-            if times[mid] <= t { lo = mid + 1 } else { hi = mid }
+            if rows[mid].time <= t { lo = mid + 1 } else { hi = mid }
         }
         return lo == 0 ? nil : lo - 1
     }
 
     /// `Ŝ(t_k) = exp(log Ŝ(t_k))` at row `k`.
-    public func survival(row k: Int) -> Double { exp(logSurvival[k]) }
+    public func survival(row k: Int) -> Double { exp(rows[k].logSurvival) }
 
     /// The Kaplan–Meier survival `Ŝ(t)` (1 before time 0). O(log rows).
     public func survival(at t: Double) -> Double {
@@ -129,7 +127,7 @@ public struct LifeTable: Sendable {
     /// The Nelson–Aalen cumulative hazard `Ĥ(t)` (0 before time 0). O(log rows).
     public func cumulativeHazard(at t: Double) -> Double {
         guard let k = row(at: t) else { return 0 }
-        return cumulativeHazard[k]
+        return rows[k].cumulativeHazard
     }
 
     /// The two-sided normal critical value for a confidence level, computed as lifelines does:
@@ -150,7 +148,7 @@ public struct LifeTable: Sendable {
     ///   - z: the critical value (`criticalValue(level:)`).
     public func band(row k: Int, z: Double) -> (lower: Double, upper: Double) {
         let v = Foundation.log(survival(row: k))
-        let spread = z * greenwood[k].squareRoot() / v
+        let spread = z * rows[k].greenwood.squareRoot() / v
         let centre = Foundation.log(-v)
         var lower = exp(-exp(centre - spread))
         var upper = exp(-exp(centre + spread))
@@ -170,14 +168,13 @@ public struct LifeTable: Sendable {
     /// `searchsorted` of `−q` in the negated values (a binary search, so a band that is not
     /// monotone is treated as lifelines treats it). O(log rows) evaluations of `value`.
     func firstTime(atOrBelow q: Double, _ value: (Int) -> Double) -> Double? {
-        let rows = times.count
-        if value(rows - 1) > q { return nil }
-        var lo = 0, hi = rows
+        if value(rows.count - 1) > q { return nil }
+        var lo = 0, hi = rows.count
         while lo < hi {
             let mid = lo + (hi - lo) >> 1
             if -value(mid) < -q { lo = mid + 1 } else { hi = mid }
         }
-        return times[lo]
+        return rows[lo].time
     }
 
     /// The time at which survival first falls to `q` or below, with its confidence interval.
@@ -219,24 +216,31 @@ public struct LifeTable: Sendable {
     public func restrictedMean(upTo tau: Double) -> RestrictedMean {
         precondition(tau >= 0, "LifeTable.restrictedMean: tau = \(tau) must be >= 0")
         let last = row(at: tau)!
-        var mean = 0.0, secondMoment = 0.0
-        for k in 0...last {
-            let end = k < last ? times[k + 1] : tau
-            let s = survival(row: k)
-            mean += (end - times[k]) * s
-            secondMoment += (end * end - times[k] * times[k]) * s
-        }
-        // Backward pass: A_k = ∫_{t_k}^τ Ŝ, accumulated from τ down.
-        var tail = 0.0, variance = 0.0
-        var k = last
-        while k >= 0 {
-            let end = k < last ? times[k + 1] : tau
-            tail += (end - times[k]) * survival(row: k)
-            let d = events[k], n = atRisk[k]
-            if d > 0 && n > d {
-                variance += tail * tail * Double(d) / (Double(n) * Double(n - d))
+        var mean = 0.0, secondMoment = 0.0, variance = 0.0
+        // Ŝ per row up to τ, kept for the backward pass (one buffer, one exp per row).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: last + 1) { survival in
+            rows.withUnsafeBufferPointer { rows in
+                for k in 0...last {
+                    let start = rows[k].time
+                    let end = k < last ? rows[k + 1].time : tau
+                    let s = exp(rows[k].logSurvival)
+                    survival[k] = s
+                    mean += (end - start) * s
+                    secondMoment += (end * end - start * start) * s
+                }
+                // Backward: A_k = ∫_{t_k}^τ Ŝ accumulated from τ down.
+                var tail = 0.0
+                var k = last
+                while k >= 0 {
+                    let end = k < last ? rows[k + 1].time : tau
+                    tail += (end - rows[k].time) * survival[k]
+                    let d = rows[k].events, n = rows[k].atRisk
+                    if d > 0 && n > d {
+                        variance += tail * tail * Double(d) / (Double(n) * Double(n - d))
+                    }
+                    k -= 1
+                }
             }
-            k -= 1
         }
         return RestrictedMean(tau: tau, value: mean, variance: variance,
                               restrictedTimeVariance: secondMoment - mean * mean)

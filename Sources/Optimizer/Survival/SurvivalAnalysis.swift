@@ -44,40 +44,53 @@ public struct SurvivalAnalysis: Sendable {
 
         var tables = sizes.map { LifeTable(count: $0) }
         var logRank = LogRankAccumulator(groupCount: groupCount)
-        var atRisk = sizes
+        // Per-group scratch: at risk, deaths and removals at the current time, and which groups
+        // have rows at it.
+        let scratch = UnsafeMutablePointer<Int>.allocate(capacity: 4 * groupCount)
+        defer { scratch.deallocate() }
+        let atRisk = scratch, deaths = scratch + groupCount, removals = scratch + 2 * groupCount
+        let touched = scratch + 3 * groupCount
+        for g in 0..<groupCount {
+            atRisk[g] = sizes[g]
+            deaths[g] = 0
+            removals[g] = 0
+        }
         var totalAtRisk = n
-        var deaths = [Int](repeating: 0, count: groupCount)
-        var removals = [Int](repeating: 0, count: groupCount)
-        var touched = [Int]()
-        touched.reserveCapacity(groupCount)
-        var i = 0
-        while i < n {
-            let key = keys[i]
-            var totalDeaths = 0
-            var j = i
-            while j < n && keys[j] == key {
-                let p = sortedPayload[j]
-                let g = Int(p >> 1)
-                if removals[g] == 0 { touched.append(g) }
-                removals[g] += 1
-                let event = Int(p & 1)
-                deaths[g] += event
-                totalDeaths += event
-                j += 1
+        keys.withUnsafeBufferPointer { keys in
+            sortedPayload.withUnsafeBufferPointer { payload in
+                var i = 0
+                while i < n {
+                    let key = keys[i]
+                    var totalDeaths = 0, touchedCount = 0
+                    var j = i
+                    repeat {
+                        let p = payload[j]
+                        let g = Int(p >> 1)
+                        if removals[g] == 0 {
+                            touched[touchedCount] = g
+                            touchedCount += 1
+                        }
+                        removals[g] += 1
+                        let event = Int(p & 1)
+                        deaths[g] += event
+                        totalDeaths += event
+                        j += 1
+                    } while j < n && keys[j] == key
+                    if groupCount > 1 && totalDeaths > 0 {
+                        logRank.add(atRisk: atRisk, totalAtRisk: totalAtRisk, deaths: deaths, totalDeaths: totalDeaths)
+                    }
+                    let time = Double(bitPattern: key)
+                    for t in 0..<touchedCount {
+                        let g = touched[t]
+                        tables[g].append(time: time, atRisk: atRisk[g], events: deaths[g], censored: removals[g] - deaths[g])
+                        atRisk[g] -= removals[g]
+                        totalAtRisk -= removals[g]
+                        deaths[g] = 0
+                        removals[g] = 0
+                    }
+                    i = j
+                }
             }
-            if groupCount > 1 && totalDeaths > 0 {
-                logRank.add(atRisk: atRisk, totalAtRisk: totalAtRisk, deaths: deaths, totalDeaths: totalDeaths)
-            }
-            let time = Double(bitPattern: key)
-            for g in touched {
-                tables[g].append(time: time, atRisk: atRisk[g], events: deaths[g], censored: removals[g] - deaths[g])
-                atRisk[g] -= removals[g]
-                totalAtRisk -= removals[g]
-                deaths[g] = 0
-                removals[g] = 0
-            }
-            touched.removeAll(keepingCapacity: true)
-            i = j
         }
         self.tables = tables
         self.logRank = groupCount > 1 ? logRank.test() : nil
@@ -120,22 +133,28 @@ struct LogRankAccumulator {
         covariance = [Double](repeating: 0, count: groupCount * groupCount)
     }
 
-    mutating func add(atRisk: [Int], totalAtRisk: Int, deaths: [Int], totalDeaths: Int) {
+    mutating func add(atRisk: UnsafeMutablePointer<Int>, totalAtRisk: Int, deaths: UnsafeMutablePointer<Int>, totalDeaths: Int) {
         let bigN = Double(totalAtRisk), bigD = Double(totalDeaths)
         let ratio = bigD / bigN
         let spread = totalAtRisk == 1 ? 1 : (bigN - bigD) / (bigN - 1)
         let f = spread * bigD / (bigN * bigN)
         let k = groupCount
-        for g in 0..<k {
-            let ng = Double(atRisk[g])
-            observed[g] += Double(deaths[g])
-            expected[g] += ng * ratio
-            if ng == 0 { continue }
-            let fg = f * ng
-            for h in 0..<k where h != g {
-                covariance[g * k + h] -= fg * Double(atRisk[h])
+        observed.withUnsafeMutableBufferPointer { observed in
+            expected.withUnsafeMutableBufferPointer { expected in
+                covariance.withUnsafeMutableBufferPointer { covariance in
+                    for g in 0..<k {
+                        let ng = Double(atRisk[g])
+                        observed[g] += Double(deaths[g])
+                        expected[g] += ng * ratio
+                        if ng == 0 { continue }
+                        let fg = f * ng
+                        for h in 0..<k where h != g {
+                            covariance[g * k + h] -= fg * Double(atRisk[h])
+                        }
+                        covariance[g * k + g] += fg * (bigN - ng)
+                    }
+                }
             }
-            covariance[g * k + g] += fg * (bigN - ng)
         }
     }
 

@@ -54,15 +54,21 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
 
     /// `1 − Ŝ(t)` with its confidence interval.
     public struct PaidWithin: Codable, Sendable, Equatable {
+        /// The time `t`.
         public var time: Double
+        /// `1 − Ŝ(t)`.
         public var rate: Double
+        /// `[1 − upper(t), 1 − lower(t)]` from the log(−log) band of Ŝ.
         public var ci: [Double]
     }
 
     /// The time by which a fraction has paid, `min{t : 1 − Ŝ(t) ≥ paidFraction}`, with its CI.
     public struct Quantile: Codable, Sendable, Equatable {
+        /// The fraction paid, `p` (the survival level is `1 − p`).
         public var paidFraction: Double
+        /// `min{t : Ŝ(t) ≤ 1 − p}`; nil if never reached.
         public var time: Double?
+        /// Its confidence interval from the band's edges; nil where an edge never reaches `1 − p`.
         public var ci: [Double?]
 
         enum CodingKeys: String, CodingKey { case paidFraction = "paid_fraction", time, ci }
@@ -77,8 +83,11 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
 
     /// The log-rank test over all groups.
     public struct LogRank: Codable, Sendable, Equatable {
+        /// The chi-square statistic.
         public var statistic: Double
+        /// `P(χ²_df > statistic)`.
         public var pValue: Double
+        /// Number of groups − 1.
         public var degreesOfFreedom: Int
         /// Observed events per group.
         public var observed: [String: Double]
@@ -137,7 +146,7 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
     ///   - level: confidence level.
     public init(analysis: SurvivalAnalysis, names: [String], times: [Double], tau: Double?, level: Double) {
         precondition(names.count == analysis.tables.count, "SurvivalReport: \(names.count) names for \(analysis.tables.count) groups")
-        let horizon = tau ?? analysis.tables.map { $0.times.last! }.min()!
+        let horizon = tau ?? analysis.tables.map { $0.rows.last!.time }.min()!
         let z = LifeTable.criticalValue(level: level)
         var groups = [String: Group]()
         for (name, table) in zip(names, analysis.tables) {
@@ -149,7 +158,7 @@ public struct SurvivalReport: Codable, Sendable, Equatable {
                     let band = table.band(row: k, z: z)
                     survivalAt.append(s)
                     bands.append([band.lower, band.upper])
-                    hazard.append(table.cumulativeHazard[k])
+                    hazard.append(table.rows[k].cumulativeHazard)
                     paid.append(PaidWithin(time: t, rate: 1 - s, ci: [1 - band.upper, 1 - band.lower]))
                 } else {
                     survivalAt.append(1)
