@@ -21,8 +21,7 @@ func survivalBenchmarks() throws -> [BenchResult] {
     var results = [BenchResult]()
 
     var summary = ""
-    let cpuBefore = cpuSeconds()
-    results.append(measure("survival", "KM per arm + log-rank + RMST(336) + median CI, 1M continuous, 2 arms", runs: 7) {
+    results.append(measureCPU("survival", "KM per arm + log-rank + RMST(336) + median CI, 1M continuous, 2 arms", runs: 7) {
         let analysis = SurvivalAnalysis(durations: durations, events: events, groups: groups, groupCount: 2)
         let rmst = analysis.tables.map { $0.restrictedMean(upTo: tau) }
         let medians = analysis.tables.map { $0.median() }
@@ -31,11 +30,9 @@ func survivalBenchmarks() throws -> [BenchResult] {
                          medians[0].time ?? .nan, medians[1].time ?? .nan)
         blackHole((analysis, rmst, medians))
     })
-    // The machine is shared: CPU time per run (8 runs incl. warm-up) is the steadier figure.
-    let cpuPerRun = (cpuSeconds() - cpuBefore) / 8
-    results[results.count - 1].note = summary + String(format: "; CPU %.1f ms/run", cpuPerRun * 1000)
+    results[results.count - 1].note = summary + "; " + results[results.count - 1].note!
 
-    results.append(measure("survival", "same + S(t) and 95% band at every time (as lifelines materialises them)", runs: 7) {
+    results.append(measureCPU("survival", "same + S(t) and 95% band at every time (as lifelines materialises them)", runs: 7) {
         let analysis = SurvivalAnalysis(durations: durations, events: events, groups: groups, groupCount: 2)
         let rmst = analysis.tables.map { $0.restrictedMean(upTo: tau) }
         let medians = analysis.tables.map { $0.median() }
@@ -55,15 +52,24 @@ func survivalBenchmarks() throws -> [BenchResult] {
     })
 
     let censored = [Bool](repeating: false, count: n)
-    results.append(measure("survival", "one sample, all censored: the sort and one pass without logarithms", runs: 7) {
+    results.append(measureCPU("survival", "one sample, all censored: the sort and one pass without logarithms", runs: 7) {
         blackHole(LifeTable(durations: durations, events: censored).rows.count)
     })
-    results.append(measure("survival", "Swift Array.sort of the 1M durations (for scale)", runs: 7) {
+    results.append(measureCPU("survival", "Swift Array.sort of the 1M durations (for scale)", runs: 7) {
         var copy = durations
         copy.sort()
         blackHole(copy)
     })
     return results
+}
+
+/// `measure`, with the CPU time per run (warm-up included) in the note: the machine is shared,
+/// and CPU time is the steadier figure there.
+func measureCPU(_ group: String, _ name: String, runs: Int, _ body: () throws -> Void) rethrows -> BenchResult {
+    let before = cpuSeconds()
+    var result = try measure(group, name, runs: runs, body)
+    result.note = String(format: "CPU %.1f ms/run", (cpuSeconds() - before) / Double(runs + 1) * 1000)
+    return result
 }
 
 /// User + system CPU seconds of this process so far.
