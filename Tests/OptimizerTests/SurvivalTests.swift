@@ -219,8 +219,12 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
     @Test(arguments: [11, 12, 13] as [UInt64])
     func radixSortAgreesWithTheStandardSort(seed: UInt64) {
         var rng = Xoshiro256(seed: seed, keys: 303)
-        var values = (0..<5000).map { _ in rng.uniform() < 0.5 ? (rng.uniform() * 1000).rounded() : -200 * log(1 - rng.uniform()) }
+        let n = [5000, 60_000, 3000][Int(seed - 11)]
+        var values = (0..<n).map { _ in rng.uniform() < 0.5 ? (rng.uniform() * 1000).rounded() : -200 * log(1 - rng.uniform()) }
         values += [0, -0.0, 0, 1e300, .leastNonzeroMagnitude, 2.2250738585072014e-308, 1]
+        // Keys sharing long prefixes (digits skipped, deep ranges) and long runs of one value.
+        values += (0..<500).map { 1000 + Double($0 % 97) * 1e-12 }
+        values += Array(repeating: 42, count: 300)
         let payload = values.indices.map(UInt32.init)
         let (keys, order) = DurationSort.sort(values, payload: payload)
         let sorted = keys.map { Double(bitPattern: $0) }
