@@ -117,7 +117,7 @@ public struct SurvivalCommand: ParsableCommand {
     /// Writes `report` as JSON to `path`, atomically.
     public static func write(_ report: SurvivalReport, to path: String) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let bytes = try encoder.encode(report)
         do {
             try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
