@@ -127,7 +127,18 @@ def obp_estimates(rows):
         "dm": DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common),
         "dr": DoublyRobust().estimate_policy_value(pscore=pscore[rows], estimated_rewards_by_reg_model=q, **common),
     }
-    return {k: float(v) for k, v in out.items()} | {"n": n}
+    # Standard errors by pom's formulas (delta method for the ratio), from the same round terms as obp's.
+    iw = target[rows, action[rows]] / pscore[rows]
+    r = reward[rows]
+    snipw = out["snipw"]
+    terms = {
+        "ipw": iw * r,
+        "dm": DirectMethod()._estimate_round_rewards(estimated_rewards_by_reg_model=q, **common),
+        "dr": DoublyRobust()._estimate_round_rewards(pscore=pscore[rows], estimated_rewards_by_reg_model=q, **common),
+    }
+    se = {name: float(np.std(t, ddof=1) / np.sqrt(n)) for name, t in terms.items()}
+    se["snipw"] = float(np.sqrt(n / (n - 1) * np.sum(iw**2 * (r - snipw) ** 2)) / np.sum(iw))
+    return {k: float(v) for k, v in out.items()} | {"n": n, "std_error": se}
 
 
 # The true value of the target policy in this world: a large fresh sample of contexts.
