@@ -1,4 +1,32 @@
+import Dispatch
 import Foundation
+
+/// xoshiro256** (Blackman & Vigna 2018) seeded from four draws of a `Xoshiro256`, compiled into
+/// the bootstrap's inner loop (a draw per resampled row).
+private struct InlineXoshiro {
+    var s0, s1, s2, s3: UInt64
+
+    init(_ seeder: Xoshiro256) {
+        var g = seeder
+        s0 = g.next(); s1 = g.next(); s2 = g.next(); s3 = g.next()
+    }
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = s3 << 45 | s3 >> 19
+        return result
+    }
+}
+
+/// A buffer that concurrent workers write at disjoint indices.
+private struct SendableSlots: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Double>
+    init(_ buffer: UnsafeMutableBufferPointer<Double>) { self.buffer = buffer }
+}
 
 /// Per-round terms of an off-policy estimator written as a ratio of means:
 /// `V̂ = Σᵢ cᵢ / Σᵢ dᵢ`, with `dᵢ = 1` for IPW, DM and DR (a plain mean) and `dᵢ = wᵢ` for SNIPW.
@@ -59,28 +87,38 @@ public struct PolicyValueEstimate: Sendable, Equatable {
     public static func summarise(_ terms: RoundTerms, rows: [Int]? = nil, level: Double = 0.95,
                                  method: IntervalMethod = .normal) -> PolicyValueEstimate {
         precondition(level > 0 && level < 1, "PolicyValueEstimate: level \(level) outside (0, 1)")
-        let c = terms.numerators, d = terms.denominators
-        let n = rows?.count ?? c.count
-        func term(_ k: Int) -> (Double, Double) {
-            let i = rows?[k] ?? k
-            return (c[i], d?[i] ?? 1)
+        // The terms of the chosen rows, contiguous.
+        var c = terms.numerators, d = terms.denominators
+        if let rows {
+            c = rows.map { terms.numerators[$0] }
+            d = terms.denominators.map { all in rows.map { all[$0] } }
         }
-        var sumC = 0.0, sumD = 0.0
-        for k in 0..<n {
-            let (ci, di) = term(k)
-            sumC += ci
-            sumD += di
+        let n = c.count
+        let (sumC, sumD) = c.withUnsafeBufferPointer { cp in
+            var sc = 0.0
+            for i in 0..<n { sc += cp[i] }
+            guard let d else { return (sc, Double(n)) }
+            return d.withUnsafeBufferPointer { dp in
+                var sd = 0.0
+                for i in 0..<n { sd += dp[i] }
+                return (sc, sd)
+            }
         }
         let value = n == 0 || sumD == 0 ? Double.nan : sumC / sumD
         switch method {
         case .normal:
             var se = Double.nan
             if n > 1 && value.isFinite {
-                var ss = 0.0
-                for k in 0..<n {
-                    let (ci, di) = term(k)
-                    let r = ci - value * di
-                    ss += r * r
+                let ss = c.withUnsafeBufferPointer { cp in
+                    var ss = 0.0
+                    if let d {
+                        d.withUnsafeBufferPointer { dp in
+                            for i in 0..<n { let r = cp[i] - value * dp[i]; ss += r * r }
+                        }
+                    } else {
+                        for i in 0..<n { let r = cp[i] - value; ss += r * r }
+                    }
+                    return ss
                 }
                 let meanD = sumD / Double(n)
                 se = (ss / (Double(n) * Double(n - 1))).squareRoot() / meanD
@@ -94,18 +132,7 @@ public struct PolicyValueEstimate: Sendable, Equatable {
                 return PolicyValueEstimate(estimate: value, standardError: .nan, lower: .nan, upper: .nan,
                                            level: level, rounds: 0, method: method)
             }
-            var rng = Xoshiro256(seed: seed)
-            var replicates = [Double]()
-            replicates.reserveCapacity(resamples)
-            for _ in 0..<resamples {
-                var sc = 0.0, sd = 0.0
-                for _ in 0..<n {
-                    let (ci, di) = term(Int(rng.next() % UInt64(n)))
-                    sc += ci
-                    sd += di
-                }
-                replicates.append(sd == 0 ? .nan : sc / sd)
-            }
+            let replicates = bootstrapReplicates(c, d, resamples: resamples, seed: seed)
             let finite = replicates.filter(\.isFinite).sorted()
             let mean = finite.reduce(0, +) / Double(finite.count)
             let variance = finite.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(finite.count - 1)
@@ -114,6 +141,38 @@ public struct PolicyValueEstimate: Sendable, Equatable {
                                        level: level, rounds: n, method: method)
         }
     }
+
+    /// `Σ c / Σ d` over `resamples` resamples of the rows with replacement. Replicate `b` draws its
+    /// rows from `Xoshiro256(seed: seed, keys: b)`, so the result does not depend on how the
+    /// replicates are spread over threads.
+    static func bootstrapReplicates(_ c: [Double], _ d: [Double]?, resamples: Int, seed: UInt64) -> [Double] {
+        let n = c.count
+        let slots = UnsafeMutableBufferPointer<Double>.allocate(capacity: resamples)
+        slots.initialize(repeating: .nan)
+        defer { slots.deallocate() }
+        let out = SendableSlots(slots)
+        let workers = Swift.min(resamples, ProcessInfo.processInfo.activeProcessorCount)
+        let weighted = d != nil
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            c.withUnsafeBufferPointer { cp in
+                (d ?? []).withUnsafeBufferPointer { dp in
+                    for b in stride(from: worker, to: resamples, by: workers) {
+                        var rng = InlineXoshiro(Xoshiro256(seed: seed, keys: UInt64(b)))
+                        var sc = 0.0, sd = 0.0
+                        for _ in 0..<n {
+                            // Lemire's multiply-shift: a uniform index without a division.
+                            let i = Int(rng.next().multipliedFullWidth(by: UInt64(n)).high)
+                            sc += cp[i]
+                            sd += weighted ? dp[i] : 1
+                        }
+                        out.buffer[b] = sd == 0 ? .nan : sc / sd
+                    }
+                }
+            }
+        }
+        return Array(slots)
+    }
+
 
     /// Type-7 (linear interpolation) quantile of sorted values.
     static func quantile(_ sorted: [Double], _ q: Double) -> Double {
@@ -217,8 +276,7 @@ public struct InverseProbabilityWeighting: OffPolicyEstimator {
 
     public func roundTerms(_ log: LoggedFeedback, target: ActionDistribution, predictedRewards: Matrix?) -> RoundTerms {
         checkShapes(log, target, predictedRewards, needsModel: false, name)
-        let w = log.importanceWeights(target)
-        return RoundTerms(numerators: (0..<log.count).map { w[$0] * log.rewards[$0] })
+        return RoundTerms(numerators: weightedRewards(log.importanceWeights(target), log.rewards))
     }
 }
 
@@ -236,7 +294,7 @@ public struct SelfNormalizedInverseProbabilityWeighting: OffPolicyEstimator {
     public func roundTerms(_ log: LoggedFeedback, target: ActionDistribution, predictedRewards: Matrix?) -> RoundTerms {
         checkShapes(log, target, predictedRewards, needsModel: false, name)
         let w = log.importanceWeights(target)
-        return RoundTerms(numerators: (0..<log.count).map { w[$0] * log.rewards[$0] }, denominators: w)
+        return RoundTerms(numerators: weightedRewards(w, log.rewards), denominators: w)
     }
 }
 
@@ -255,6 +313,17 @@ public struct DirectMethod: OffPolicyEstimator {
         checkShapes(log, target, predictedRewards, needsModel: true, name)
         return RoundTerms(numerators: modelValues(target, predictedRewards!))
     }
+}
+
+/// `wᵢ·rᵢ` for every round.
+fileprivate func weightedRewards(_ w: [Double], _ r: [Double]) -> [Double] {
+    var out = w
+    out.withUnsafeMutableBufferPointer { o in
+        r.withUnsafeBufferPointer { rp in
+            for i in 0..<o.count { o[i] *= rp[i] }
+        }
+    }
+    return out
 }
 
 /// `Σ_a π(a|xᵢ) q̂(xᵢ, a)` for every round, accumulated column by column (contiguous in memory).
@@ -291,9 +360,15 @@ public struct DoublyRobust: OffPolicyEstimator {
         var c = modelValues(target, q)
         let w = log.importanceWeights(target)
         let n = log.count
-        q.elements.withUnsafeBufferPointer { qp in
-            for i in 0..<n {
-                c[i] += w[i] * (log.rewards[i] - qp[i + log.actions[i] * n])
+        c.withUnsafeMutableBufferPointer { cp in
+            q.elements.withUnsafeBufferPointer { qp in
+                w.withUnsafeBufferPointer { wp in
+                    log.rewards.withUnsafeBufferPointer { rp in
+                        log.actions.withUnsafeBufferPointer { ap in
+                            for i in 0..<n { cp[i] += wp[i] * (rp[i] - qp[i + ap[i] * n]) }
+                        }
+                    }
+                }
             }
         }
         return RoundTerms(numerators: c)

@@ -134,8 +134,17 @@ public struct LoggedFeedback: Sendable {
     public func importanceWeights(_ target: ActionDistribution) -> [Double] {
         precondition(target.rows == count, "importanceWeights: \(target.rows) target rows for \(count) logged rounds")
         precondition(target.actions == actionCount, "importanceWeights: \(target.actions) target actions, log has \(actionCount)")
-        let p = target.probabilities.elements
-        return (0..<count).map { i in p[i + actions[i] * count] / propensities[i] }
+        let n = count
+        return [Double](unsafeUninitializedCapacity: n) { out, initialized in
+            target.probabilities.elements.withUnsafeBufferPointer { p in
+                actions.withUnsafeBufferPointer { a in
+                    propensities.withUnsafeBufferPointer { pi in
+                        for i in 0..<n { out[i] = p[i + a[i] * n] / pi[i] }
+                    }
+                }
+            }
+            initialized = n
+        }
     }
 }
 

@@ -147,6 +147,13 @@ public struct PenalisedRewardModel: RewardModel {
         public var contextDimension: Int
         public var actionCount: Int
         public var positionCount: Int
+
+        public init(contextDimension: Int, actionCount: Int, positionCount: Int = 1) {
+            self.contextDimension = contextDimension
+            self.actionCount = actionCount
+            self.positionCount = positionCount
+        }
+
         /// Whether position indicators are part of the design (more than one position).
         public var usesPositions: Bool { positionCount > 1 }
         /// Number of design columns `1 + d + P + K + K·d` (`P` counted only when `> 1`).
@@ -196,11 +203,18 @@ public struct PenalisedRewardModel: RewardModel {
                 gemm(1, context.view, .none, delta.view, .none, 0, &perAction)
             }
             var out = perAction.elements
-            for a in 0..<k {
-                let gamma = beta[layout.actionStart + a]
-                for j in 0..<m {
-                    let z = base[j] + gamma + out[j + a * m]
-                    out[j + a * m] = link == .logistic ? sigmoid(z) : z
+            let logistic = link == .logistic
+            out.withUnsafeMutableBufferPointer { o in
+                base.elements.withUnsafeBufferPointer { b in
+                    for a in 0..<k {
+                        let gamma = beta[layout.actionStart + a]
+                        let column = UnsafeMutableBufferPointer(rebasing: o[(a * m)..<((a + 1) * m)])
+                        if logistic {
+                            for j in 0..<m { column[j] = sigmoid(b[j] + gamma + column[j]) }
+                        } else {
+                            for j in 0..<m { column[j] += b[j] + gamma }
+                        }
+                    }
                 }
             }
             return Matrix(rows: m, columns: k, columnMajor: out)
