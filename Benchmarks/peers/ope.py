@@ -86,9 +86,6 @@ fit()
 print(f"ope-peer/reward model: LogisticRegression(newton-cholesky) fit, {N}x{X.shape[1] + 1} design: "
       f"{time.perf_counter() - t:.4f} s (1 run), {model.n_iter_[0]} iterations", flush=True)
 t = time.perf_counter()
-fit()
-print(f"ope-peer/reward model: LogisticRegression(newton-cholesky) fit, second run: {time.perf_counter() - t:.4f} s", flush=True)
-t = time.perf_counter()
 sk_lbfgs = LogisticRegression(C=1.0, solver="lbfgs", tol=1e-6, max_iter=1000).fit(X, reward)
 print(f"ope-peer/reward model: LogisticRegression(lbfgs, tol=1e-6) fit: {time.perf_counter() - t:.4f} s (1 run)", flush=True)
 del X

@@ -156,14 +156,29 @@ public struct PolicyValueEstimate: Sendable, Equatable {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             c.withUnsafeBufferPointer { cp in
                 (d ?? []).withUnsafeBufferPointer { dp in
+                    // Indices are drawn a block at a time and then gathered, so many independent
+                    // loads are in flight at once (the gathers are what costs).
+                    let block = 8192
+                    var indices = [Int](repeating: 0, count: block)
                     for b in stride(from: worker, to: resamples, by: workers) {
                         var rng = InlineXoshiro(Xoshiro256(seed: seed, keys: UInt64(b)))
                         var sc = 0.0, sd = 0.0
-                        for _ in 0..<n {
-                            // Lemire's multiply-shift: a uniform index without a division.
-                            let i = Int(rng.next().multipliedFullWidth(by: UInt64(n)).high)
-                            sc += cp[i]
-                            sd += weighted ? dp[i] : 1
+                        var start = 0
+                        while start < n {
+                            let m = Swift.min(block, n - start)
+                            indices.withUnsafeMutableBufferPointer { ip in
+                                for j in 0..<m {
+                                    // Lemire's multiply-shift: a uniform index without a division.
+                                    ip[j] = Int(rng.next().multipliedFullWidth(by: UInt64(n)).high)
+                                }
+                                for j in 0..<m { sc += cp[ip[j]] }
+                                if weighted {
+                                    for j in 0..<m { sd += dp[ip[j]] }
+                                } else {
+                                    sd += Double(m)
+                                }
+                            }
+                            start += m
                         }
                         out.buffer[b] = sd == 0 ? .nan : sc / sd
                     }
