@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// How a reward model fit went, for reports.
@@ -84,6 +85,18 @@ extension RewardModel {
         }
         return RewardPredictions(predictions: Matrix(rows: n, columns: k, columnMajor: out), fits: fits, folds: foldRows)
     }
+}
+
+/// The output of `PenalisedRewardModel.Fit.predict`, written by concurrent workers at disjoint rows.
+private struct PredictionBuffer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Double>
+    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
+}
+
+/// A read-only input of `PenalisedRewardModel.Fit.predict`, shared by its workers.
+private struct PredictionInput: @unchecked Sendable {
+    let pointer: UnsafePointer<Double>
+    init(_ pointer: UnsafePointer<Double>) { self.pointer = pointer }
 }
 
 /// A reward model that cannot be fitted, with the reason.
@@ -188,34 +201,50 @@ public struct PenalisedRewardModel: RewardModel {
             let m = rows?.count ?? log.count
             let context: Matrix = rows.map { PenalisedRewardModel.contextRows(log, $0) } ?? log.contexts
             let beta = coefficients.elements
-            // Shared part: intercept + xᵀβ_x + position effect.
-            var base = Vector(count: m, repeating: beta[0])
-            if d > 0 {
-                gemv(1, context.view, .none, Vector(Array(beta[1...d])), 1, &base)
-            }
+            // Row offsets: intercept + position effect.
+            var offset = [Double](repeating: beta[0], count: m)
             if layout.usesPositions, let positions = log.positions {
-                for j in 0..<m { base[j] += beta[layout.positionStart + positions[rows?[j] ?? j]] }
+                for j in 0..<m { offset[j] += beta[layout.positionStart + positions[rows?[j] ?? j]] }
             }
-            // Per-action part: γ_a + xᵀδ_a for all actions at once, an m x K product.
-            var perAction = Matrix(rows: m, columns: k)
-            if d > 0 {
-                let delta = Matrix(rows: d, columns: k, columnMajor: Array(beta[layout.interactionStart..<(layout.interactionStart + k * d)]))
-                gemm(1, context.view, .none, delta.view, .none, 0, &perAction)
+            // Per action, the coefficients of [1, x]: γ_a and β_x + δ_a.
+            var perAction = [Double](repeating: 0, count: k * (d + 1))
+            for a in 0..<k {
+                perAction[a * (d + 1)] = beta[layout.actionStart + a]
+                for f in 0..<d { perAction[a * (d + 1) + 1 + f] = beta[1 + f] + beta[layout.interactionStart + a * d + f] }
             }
-            var out = perAction.elements
             let logistic = link == .logistic
-            out.withUnsafeMutableBufferPointer { o in
-                base.elements.withUnsafeBufferPointer { b in
-                    for a in 0..<k {
-                        let gamma = beta[layout.actionStart + a]
-                        let column = UnsafeMutableBufferPointer(rebasing: o[(a * m)..<((a + 1) * m)])
-                        if logistic {
-                            for j in 0..<m { column[j] = sigmoid(b[j] + gamma + column[j]) }
-                        } else {
-                            for j in 0..<m { column[j] += b[j] + gamma }
+            // Row blocks small enough for the block's contexts to stay in cache across the actions;
+            // row ranges run on `BLASRuntime.threads` workers writing disjoint parts of the output.
+            let out = [Double](unsafeUninitializedCapacity: m * k) { buffer, initialized in
+                let o = PredictionBuffer(buffer.baseAddress!)
+                // A placeholder element keeps the pointer valid without context features (never read then).
+                (d > 0 ? context.elements : [0]).withUnsafeBufferPointer { xp in
+                    offset.withUnsafeBufferPointer { op in
+                        perAction.withUnsafeBufferPointer { cp in
+                            let x = PredictionInput(xp.baseAddress!)
+                            let off = PredictionInput(op.baseAddress!), coef = PredictionInput(cp.baseAddress!)
+                            let parts = m * k < 100_000 ? 1 : Swift.max(1, BLASRuntime.threads)
+                            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                                let lo = m * part / parts, hi = m * (part + 1) / parts
+                                var start = lo
+                                while start < hi {
+                                    let b = Swift.min(2048, hi - start)
+                                    for a in 0..<k {
+                                        let column = o.pointer + a * m + start, c = coef.pointer + a * (d + 1)
+                                        for j in 0..<b { column[j] = off.pointer[start + j] + c[0] }
+                                        for f in 0..<d {
+                                            let xf = x.pointer + f * m + start, cf = c[1 + f]
+                                            for j in 0..<b { column[j] += xf[j] * cf }
+                                        }
+                                        if logistic { for j in 0..<b { column[j] = sigmoid(column[j]) } }
+                                    }
+                                    start += b
+                                }
+                            }
                         }
                     }
                 }
+                initialized = m * k
             }
             return Matrix(rows: m, columns: k, columnMajor: out)
         }
