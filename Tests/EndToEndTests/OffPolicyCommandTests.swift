@@ -107,6 +107,31 @@ struct OffPolicyCommandTests {
         }
     }
 
+    @Test("Logged actions match their p_ columns as text or as numbers; the position column of the target is optional")
+    func actionLabels() throws {
+        let parent = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let plain = try Self.smallFiles(in: Self.scratch(in: parent), rows: 50)
+        let decimal = try Self.smallFiles(in: Self.scratch(in: parent), rows: 50, editLog: { lines in
+            for i in 1..<lines.count {
+                var fields = lines[i].split(separator: ",").map(String.init)
+                fields[0] += ".0"
+                lines[i] = fields.joined(separator: ",")
+            }
+        }, editTarget: { lines in
+            lines = lines.map { $0.split(separator: ",").dropFirst().joined(separator: ",") }
+        })
+        var estimates = [Double]()
+        for files in [plain, decimal] {
+            let out = URL(fileURLWithPath: files.log).deletingLastPathComponent().appendingPathComponent("out.json")
+            try Self.run(["ope", "--log", files.log, "--target-probs", files.target, "--estimators", "ipw", "--out", out.path])
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+            estimates.append((report["ipw"] as! [String: Double])["estimate"]!)
+            #expect(report["action_labels"] as! [String] == ["0", "1", "2", "3", "4"])
+        }
+        #expect(estimates[0] == estimates[1])
+    }
+
     @Test("Errors name the file, line, column and value")
     func errors() throws {
         let parent = try Self.scratch()

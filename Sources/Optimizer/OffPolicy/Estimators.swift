@@ -53,8 +53,9 @@ public struct RoundTerms: Sendable {
 public enum IntervalMethod: Sendable, Equatable {
     /// `V̂ ± z_{(1+level)/2} · SE`, with `SE` from the per-round terms (delta method).
     case normal
-    /// The percentile interval of `resamples` bootstrap replicates of the rounds, drawn with a
-    /// `Xoshiro256(seed:)` generator; the standard error is the replicates' standard deviation.
+    /// The percentile interval of `resamples` bootstrap replicates of the rounds (replicate `b`
+    /// drawn from a xoshiro256** stream seeded by `Xoshiro256(seed: seed, keys: b)`, so the result
+    /// is the same on any number of threads); the standard error is the replicates' standard deviation.
     case bootstrap(resamples: Int, seed: UInt64)
 }
 
