@@ -63,7 +63,7 @@ public struct RuleBasedPolicy: SimulationPolicy {
     /// The action the rule picks (one of the candidates; `context.candidates` must not be empty).
     public func ruleAction(for context: DecisionContext) -> DeliveryAction {
         precondition(!context.candidates.isEmpty, "RuleBasedPolicy: no candidates")
-        let allowed = Set(context.candidates)
+        let allowed = ActionSet(context.candidates)
         var order: [Channel]
         let tone: Tone
         switch context.level {
