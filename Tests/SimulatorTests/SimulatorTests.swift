@@ -402,3 +402,36 @@ struct SampleTests {
         #expect((2000...6000).contains(summary.total))
     }
 }
+
+@Suite("Simulator: learnability")
+struct LearnabilityTests {
+    @Test("Knowing only each customer's persona reaches 90 % of the oracle")
+    func personaPolicy() throws {
+        let world = World(config: SimulationConfig(customers: 300, days: 90, seed: 23))
+        let p = world.parameters
+        let personas = Dictionary(uniqueKeysWithValues: (0..<world.config.customers).map { world.customer($0).traits }.map { ($0.customerId, $0.persona) })
+        // The persona's average activation logit of each candidate (no individual deviations).
+        let policy = FunctionPolicy(name: "persona", version: "1") { context in
+            let persona = personas[context.customer.id]!
+            func score(_ a: DeliveryAction) -> Double {
+                var eta = p.channelLogit[a.channel]! + p.personaChannelOffset[persona]![a.channel]!
+                eta += p.toneBase[a.tone]! + p.toneSlope[a.tone]! * Double(context.level)
+                if a.tone == p.personaTone[persona]! { eta += p.preferredToneBonus }
+                if a.channel != .letter {
+                    if p.personaDays[persona]!.contains(a.weekday) { eta += p.goodDayBonus + (p.bestDayBonus - p.goodDayBonus) / Double(p.personaDays[persona]!.count) }
+                    let delta = Double(a.hour.index - p.personaHour[persona]!.index)
+                    eta += p.hourAmplitude * exp(-delta * delta / 2)
+                }
+                if a.channel == context.customer.preferredChannel { eta += p.preferredChannelBonus }
+                return eta
+            }
+            let best = context.candidates.indices.max { score(context.candidates[$0]) < score(context.candidates[$1]) }!
+            return context.candidates.indices.map { $0 == best ? 1 : 0 }
+        }
+        let e = Simulator.evaluate(world: world, logging: UniformRandomPolicy(), targets: [policy], horizonDays: 7)
+        // The world is learnable: persona-level knowledge (which contact points reveal in part)
+        // reaches 90 % of the oracle (here about 0.54 vs 0.58; uniform about 0.37).
+        #expect(e.targets["persona"]! >= 0.9 * e.oracle)
+        #expect(e.uniform < 0.75 * e.oracle)
+    }
+}
