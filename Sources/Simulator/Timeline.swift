@@ -66,6 +66,8 @@ public final class CustomerTimeline {
     let spontaneous: [Date?]
     var paymentDue: [(time: Date, message: Int?)?]
     let agencyAt: [Date]
+    /// Decision instants per invoice and reminder.
+    let reminders: [[Date]]
     var agencyDone: [Bool]
     var info: [MessageInfo] = []
     var pending: [Pending] = []
@@ -120,6 +122,10 @@ public final class CustomerTimeline {
             agency.append(Self.instant(inv.dueDate.adding(days: world.parameters.agencyDay), hour: world.parameters.decisionHour, in: timeZone))
         }
         agencyAt = agency
+        let zone = timeZone, parameters = world.parameters
+        reminders = generated.invoices.map { inv in
+            parameters.reminderDays.map { Self.instant(inv.dueDate.adding(days: $0), hour: parameters.decisionHour, in: zone) }
+        }
         for i in invoices.indices { schedule(agencyAt[i], .agency(i)) }
     }
 
@@ -150,9 +156,7 @@ public final class CustomerTimeline {
     }
 
     /// The decision instant of reminder `k` for invoice `i`: `decisionHour`:00 local on due + `reminderDays[k]`.
-    public func reminderInstant(invoice i: Int, reminder k: Int) -> Date {
-        Self.instant(invoices[i].dueDate.adding(days: p.reminderDays[k]), hour: p.decisionHour, in: timeZone)
-    }
+    public func reminderInstant(invoice i: Int, reminder k: Int) -> Date { reminders[i][k] }
 
     // MARK: Candidates and context
 

@@ -327,6 +327,7 @@ struct OnlineTests {
             released += live.advance(to: step.time)
             let tl = live.timelines[step.customer]
             guard tl.isOpen(step.invoice) else { continue }
+            #expect(live.dueCases(at: step.time, window: 1).contains(tl.invoices[step.invoice].id))
             let context = live.context(invoiceId: tl.invoices[step.invoice].id, at: step.time)
             guard !context.candidates.isEmpty else { continue }
             let probs = policy.probabilities(for: context)
