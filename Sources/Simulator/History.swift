@@ -5,7 +5,7 @@ import Vocabulary
 import FeatureStore
 
 /// Writing histories and valuing policies in the simulated world.
-public enum Simulator {
+public enum Simulation {
     /// Row counts of a written history.
     public struct HistorySummary: Codable, Sendable, Equatable {
         public var customers = 0, contactPoints = 0, invoices = 0, messages = 0, events = 0, payments = 0, decisions = 0
@@ -49,7 +49,7 @@ public enum Simulator {
             guard !context.candidates.isEmpty else { continue }
             let probabilities = policy.probabilities(for: context)
             precondition(probabilities.count == context.candidates.count && abs(probabilities.reduce(0, +) - 1) < 1e-9,
-                         "Simulator: policy '\(policy.name)' must give one probability per candidate, summing to 1")
+                         "Simulation: policy '\(policy.name)' must give one probability per candidate, summing to 1")
             var rng = Xoshiro256(seed: world.config.seed, keys: 4, UInt64(index), UInt64(step.invoice), UInt64(step.reminder))
             let chosen = sample(probabilities, rng.uniform())
             observe?(DecisionObservation(timeline: timeline, invoice: step.invoice, context: context,
@@ -173,7 +173,7 @@ public enum Simulator {
                 uniform += values.reduce(0, +) / Double(values.count)
                 for (k, policy) in targets.enumerated() {
                     let probs = policy.probabilities(for: o.context)
-                    precondition(probs.count == values.count, "Simulator.evaluate: policy '\(policy.name)' gave \(probs.count) probabilities for \(values.count) candidates")
+                    precondition(probs.count == values.count, "Simulation.evaluate: policy '\(policy.name)' gave \(probs.count) probabilities for \(values.count) candidates")
                     target[k] += zip(probs, values).reduce(0) { $0 + $1.0 * $1.1 }
                 }
             }
