@@ -54,22 +54,34 @@ public struct BatchLinUCBScorer: Sendable {
         defer { out.deallocate() }
         nonisolated(unsafe) let sink = out
         let workers = Swift.max(1, Swift.min(BLASRuntime.threads, blocks))
+        let source = contexts.elements
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var z = [Double](repeating: 0, count: block * q)
-            var xb = [Double](repeating: 0, count: block * d)
             var b = worker
             while b < blocks {
                 let lo = b * block, m = Swift.min(block, n - lo)
-                for j in 0..<d { for i in 0..<m { xb[i + j * m] = contexts[lo + i, j] } }
-                var r = 0
-                for i in 0..<d {
-                    for j in i..<d {
-                        for row in 0..<m { z[row + r * m] = xb[row + i * m] * xb[row + j * m] }
-                        r += 1
+                var xb = [Double](repeating: 0, count: m * d)
+                var z = [Double](repeating: 0, count: m * q)
+                source.withUnsafeBufferPointer { src in
+                    xb.withUnsafeMutableBufferPointer { xp in
+                        z.withUnsafeMutableBufferPointer { zp in
+                            for j in 0..<d {
+                                let from = src.baseAddress! + lo + j * n, to = xp.baseAddress! + j * m
+                                for i in 0..<m { to[i] = from[i] }
+                            }
+                            var r = 0
+                            for i in 0..<d {
+                                let xi = xp.baseAddress! + i * m
+                                for j in i..<d {
+                                    let xj = xp.baseAddress! + j * m, zr = zp.baseAddress! + r * m
+                                    for row in 0..<m { zr[row] = xi[row] * xj[row] }
+                                    r += 1
+                                }
+                            }
+                        }
                     }
                 }
-                let zm = Matrix(rows: m, columns: q, columnMajor: Array(z[0..<(m * q)]))
-                let xm = Matrix(rows: m, columns: d, columnMajor: Array(xb[0..<(m * d)]))
+                let zm = Matrix(rows: m, columns: q, columnMajor: z)
+                let xm = Matrix(rows: m, columns: d, columnMajor: xb)
                 var variance = Matrix(rows: m, columns: g)
                 var mean = Matrix(rows: m, columns: g)
                 gemm(1, zm.view, .none, quadratic.view, .none, 0, &variance)

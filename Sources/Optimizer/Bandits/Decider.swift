@@ -94,14 +94,14 @@ public struct CandidateScores: Sendable {
     /// The scores the policy ranks by.
     public var ranking: [Double] { upperBounds ?? expected }
 
-    // Thompson sampling state: allowed candidates in index order with their arm, active blocks and
-    // cost; per-arm block means and Cholesky factors of the block-score covariance.
-    let list: [Int]
-    let listArm: [Int]
-    let listBlocks: [Int16]
+    // Thompson sampling state. Blocks of arm g live at g·S ..< g·S + S with S = B + 1; slot B is
+    // always 0, so a candidate's predictor is the sum of four slots (base, up to three effects).
+    let list: [Int32]
+    let listOffsets: [Int32]
     let listCost: [Double]
-    let blockMeans: [[Double]]
-    let blockCholesky: [[Double]]
+    let usedArms: [Int]
+    let blockMeans: [Double]
+    let blockCholesky: [Double]
     let utilityScale: Double
     let logistic: Bool
 }
@@ -129,6 +129,14 @@ public struct BanditDecider: Sendable {
     public let objective: DecisionObjective
     public let seed: UInt64
 
+    // Per-candidate tables, computed once: arm, the four block slots (base first; absent effects
+    // point at the zero slot B), and the objective's cost.
+    let scorable: CandidateSet
+    let slots: [Int32]
+    let candidateArm: [Int32]
+    let candidateCost: [Double]
+    let stride: Int
+
     /// - Throws: `BanditError.objectiveMismatch` if the objective does not fit the model, or if the
     ///   policy needs another model kind (LinUCB/linear TS need a linear model, logistic TS a logistic one).
     public init(policy: BanditPolicy, posterior: BanditPosterior, objective: DecisionObjective, seed: UInt64) throws {
@@ -144,6 +152,19 @@ public struct BanditDecider: Sendable {
         self.posterior = posterior
         self.objective = objective
         self.seed = seed
+        let map = posterior.featureMap
+        let nb = map.blockCount
+        stride = nb + 1
+        scorable = map.scorableCandidates
+        var slots = [Int32](repeating: Int32(nb), count: Candidate.count * 4)
+        for c in 0..<Candidate.count {
+            slots[c * 4] = 0
+            if c == Candidate.noContactIndex { continue }
+            for k in 0..<3 where map.candidateBlocks[c * 3 + k] >= 0 { slots[c * 4 + 1 + k] = Int32(map.candidateBlocks[c * 3 + k]) }
+        }
+        self.slots = slots
+        candidateArm = map.candidateArm
+        candidateCost = (0..<Candidate.count).map { objective.cost(ofCandidate: $0) }
     }
 
     /// The decision generator for a run and a customer.
@@ -158,7 +179,7 @@ public struct BanditDecider: Sendable {
         let map = posterior.featureMap
         precondition(request.context.count == map.contextDimension,
                      "BanditDecider: context has \(request.context.count) features, the model \(map.contextDimension)")
-        let allowed = request.candidates.intersection(map.scorableCandidates)
+        let allowed = request.candidates.intersection(scorable)
         let logistic = posterior.link == .logistic
         var scale = 1.0
         if case .expectedNetAmount = objective, logistic {
@@ -173,67 +194,72 @@ public struct BanditDecider: Sendable {
         case .epsilonGreedy, .softmax: needQ = false; ucbAlpha = nil; thompsonAlpha = nil
         }
 
-        let nb = map.blockCount
-        var list = [Int](), listArm = [Int](), listBlocks = [Int16](), listCost = [Double]()
-        list.reserveCapacity(allowed.count)
-        var armUsed = [Bool](repeating: false, count: map.armCount)
+        let nb = map.blockCount, st = stride, armCount = map.armCount
+        let n = allowed.count
+        var list = [Int32](repeating: 0, count: n)
+        var offsets = [Int32](repeating: 0, count: n * 4)
+        var costs = [Double](repeating: 0, count: n)
+        var armUsed = [Bool](repeating: false, count: armCount)
+        var e = 0
         allowed.forEachIndex { c in
-            let g = Int(map.candidateArm[c])
-            list.append(c)
-            listArm.append(g)
-            if c == Candidate.noContactIndex {
-                listBlocks.append(contentsOf: [-1, -1, -1])
-            } else {
-                listBlocks.append(contentsOf: map.candidateBlocks[(c * 3)..<(c * 3 + 3)])
-            }
-            listCost.append(objective.cost(ofCandidate: c))
+            let g = Int(candidateArm[c])
+            list[e] = Int32(c)
+            let base = Int32(g * st)
+            for k in 0..<4 { offsets[e * 4 + k] = base + slots[c * 4 + k] }
+            costs[e] = candidateCost[c]
             armUsed[g] = true
+            e += 1
         }
+        let usedArms = (0..<armCount).filter { armUsed[$0] }
 
-        var blockMeans = [[Double]](repeating: [], count: map.armCount)
-        var blockQ = [[Double]](repeating: [], count: map.armCount)
-        for g in 0..<map.armCount where armUsed[g] {
-            let (m, q) = blockForms(arm: g, context: request.context, quadratic: needQ)
-            blockMeans[g] = m
-            blockQ[g] = q
-        }
+        var means = [Double](repeating: 0, count: armCount * st)
+        var quad = [Double](repeating: 0, count: needQ ? armCount * st * st : 0)
+        for g in usedArms { blockForms(arm: g, context: request.context, quadratic: needQ, means: &means, quad: &quad) }
 
         var expected = [Double](repeating: -.infinity, count: Candidate.count)
-        var upper: [Double]? = ucbAlpha == nil ? nil : [Double](repeating: -.infinity, count: Candidate.count)
-        for (e, c) in list.enumerated() {
-            let g = listArm[e]
-            let m = blockMeans[g]
-            var eta = m[0]
-            var active = (0, -1, -1, -1)
-            var na = 1
-            for slot in 0..<3 {
-                let b = Int(listBlocks[e * 3 + slot])
-                if b >= 0 {
-                    eta += m[b]
-                    switch na { case 1: active.1 = b; case 2: active.2 = b; default: active.3 = b }
-                    na += 1
+        var upperValues = [Double](repeating: -.infinity, count: ucbAlpha == nil ? 0 : Candidate.count)
+        expected.withUnsafeMutableBufferPointer { expectedOut in
+        upperValues.withUnsafeMutableBufferPointer { upperOut in
+        means.withUnsafeBufferPointer { m in
+            quad.withUnsafeBufferPointer { q in
+                offsets.withUnsafeBufferPointer { o in
+                    for e in 0..<n {
+                        let i0 = Int(o[e * 4]), i1 = Int(o[e * 4 + 1]), i2 = Int(o[e * 4 + 2]), i3 = Int(o[e * 4 + 3])
+                        let eta = m[i0] + m[i1] + m[i2] + m[i3]
+                        let c = Int(list[e])
+                        expectedOut[c] = utility(eta, scale: scale, logistic: logistic, cost: costs[e])
+                        guard let alpha = ucbAlpha else { continue }
+                        var variance = 0.0
+                        if needQ {
+                            // Offsets are g·S + slot; Q of arm g starts at g·S² and is indexed slot_a + slot_b·S.
+                            let g = i0 / st
+                            let base = g * st * st
+                            let a0 = i0 - g * st, a1 = i1 - g * st, a2 = i2 - g * st, a3 = i3 - g * st
+                            let r0 = base + a0 * st, r1 = base + a1 * st, r2 = base + a2 * st, r3 = base + a3 * st
+                            variance = q[r0 + a0] + q[r1 + a1] + q[r2 + a2] + q[r3 + a3]
+                                + 2 * (q[r0 + a1] + q[r0 + a2] + q[r0 + a3] + q[r1 + a2] + q[r1 + a3] + q[r2 + a3])
+                        }
+                        upperOut[c] = utility(eta + alpha * Swift.max(variance, 0).squareRoot(), scale: scale, logistic: logistic, cost: costs[e])
+                    }
                 }
-            }
-            expected[c] = utility(eta, scale: scale, logistic: logistic, cost: listCost[e])
-            if let alpha = ucbAlpha {
-                var variance = 0.0
-                if needQ {
-                    let q = blockQ[g]
-                    let ids = [active.0, active.1, active.2, active.3].prefix(na)
-                    for a in ids { for b in ids { variance += q[a + b * nb] } }
-                }
-                upper![c] = utility(eta + alpha * Swift.max(variance, 0).squareRoot(), scale: scale, logistic: logistic, cost: listCost[e])
             }
         }
+        }
+        }
+        let upper: [Double]? = ucbAlpha == nil ? nil : upperValues
 
-        var chol = [[Double]](repeating: [], count: map.armCount)
+        var chol = [Double]()
         if let alpha = thompsonAlpha {
-            for g in 0..<map.armCount where armUsed[g] {
-                chol[g] = semidefiniteCholesky(blockQ[g], n: nb).map { alpha * $0 }
+            chol = [Double](repeating: 0, count: armCount * st * st)
+            for g in usedArms {
+                var qg = [Double](repeating: 0, count: nb * nb)
+                for b in 0..<nb { for a in 0..<nb { qg[a + b * nb] = quad[g * st * st + a + b * st] } }
+                let l = semidefiniteCholesky(qg, n: nb)
+                for b in 0..<nb { for a in 0..<nb { chol[g * st * st + a + b * st] = alpha * l[a + b * nb] } }
             }
         }
-        return CandidateScores(allowed: allowed, expected: expected, upperBounds: upper, list: list, listArm: listArm,
-                               listBlocks: listBlocks, listCost: listCost, blockMeans: blockMeans, blockCholesky: chol,
+        return CandidateScores(allowed: allowed, expected: expected, upperBounds: upper, list: list, listOffsets: offsets,
+                               listCost: costs, usedArms: usedArms, blockMeans: means, blockCholesky: chol,
                                utilityScale: scale, logistic: logistic)
     }
 
@@ -243,50 +269,62 @@ public struct BanditDecider: Sendable {
     }
 
     /// Block means `m_b = θ_bᵀu_b` and block quadratic forms `Q_ab = u_aᵀ Σ_ab u_b` of arm `g`
-    /// for context `x` (`u_0 = x`, effect blocks `u_b = x₁..ₖ`).
-    func blockForms(arm g: Int, context x: [Double], quadratic: Bool) -> (mean: [Double], q: [Double]) {
+    /// for context `x` (`u_0 = x`, effect blocks `u_b = x₁..ₖ`), written at `g·S` and `g·S²`
+    /// (stride `S = B + 1`, the last slot and row/column staying 0).
+    func blockForms(arm g: Int, context x: [Double], quadratic: Bool, means: inout [Double], quad: inout [Double]) {
         let map = posterior.featureMap
-        let p = map.armFeatureCount, nb = map.blockCount
-        let offsets = map.blockOffsets, sizes = map.blockSizes
+        let p = map.armFeatureCount, nb = map.blockCount, st = stride
         let arm = posterior.arms[g]
-        var m = [Double](repeating: 0, count: nb)
-        arm.mean.withUnsafeBufferPointer { theta in
-            x.withUnsafeBufferPointer { xp in
-                for b in 0..<nb {
-                    var s = 0.0
-                    let o = offsets[b]
-                    for j in 0..<sizes[b] { s += theta[o + j] * xp[j] }
-                    m[b] = s
-                }
-            }
-        }
-        guard quadratic else { return (m, []) }
-        var q = [Double](repeating: 0, count: nb * nb)
-        var w = [Double](repeating: 0, count: p)
-        arm.covariance.withUnsafeBufferPointer { sigma in
-            x.withUnsafeBufferPointer { xp in
-                w.withUnsafeMutableBufferPointer { wp in
-                    for b in 0..<nb {
-                        // w = Σ[:, block b] · u_b
-                        for i in 0..<p { wp[i] = 0 }
-                        let o = offsets[b]
-                        for j in 0..<sizes[b] {
-                            let xj = xp[j]
-                            let col = sigma.baseAddress! + (o + j) * p
-                            for i in 0..<p { wp[i] += col[i] * xj }
+        _ = p
+        map.blockOffsets.withUnsafeBufferPointer { offsets in
+            map.blockSizes.withUnsafeBufferPointer { sizes in
+                x.withUnsafeBufferPointer { xp in
+                    arm.mean.withUnsafeBufferPointer { theta in
+                        means.withUnsafeMutableBufferPointer { m in
+                            for b in 0..<nb {
+                                var s = 0.0
+                                let o = offsets[b]
+                                for j in 0..<sizes[b] { s += theta[o + j] * xp[j] }
+                                m[g * st + b] = s
+                            }
                         }
-                        for a in 0...b {
-                            var s = 0.0
-                            let oa = offsets[a]
-                            for i in 0..<sizes[a] { s += wp[oa + i] * xp[i] }
-                            q[a + b * nb] = s
-                            q[b + a * nb] = s
+                    }
+                    guard quadratic else { return }
+                    // Q_ab = u_aᵀ Σ_ab u_b read straight from the blocks of Σ: the base block
+                    // (d × d, symmetric: d(d+1)/2 products), base × effect (d × k) and effect ×
+                    // effect (k × k), about p²/2 multiply-adds in all.
+                    arm.covariance.withUnsafeBufferPointer { sigma in
+                        quad.withUnsafeMutableBufferPointer { q in
+                            let qb = g * st * st
+                            for b in 0..<nb {
+                                let ob = offsets[b], sb = sizes[b]
+                                for a in 0...b {
+                                    let oa = offsets[a], sa = sizes[a]
+                                    var total = 0.0
+                                    if a == b {
+                                        for j in 0..<sb {
+                                            let col = sigma.baseAddress! + (ob + j) * p + oa
+                                            var s = 0.5 * col[j] * xp[j]
+                                            for i in 0..<j { s += col[i] * xp[i] }
+                                            total += 2 * s * xp[j]
+                                        }
+                                    } else {
+                                        for j in 0..<sb {
+                                            let col = sigma.baseAddress! + (ob + j) * p + oa
+                                            var s = 0.0
+                                            for i in 0..<sa { s += col[i] * xp[i] }
+                                            total += s * xp[j]
+                                        }
+                                    }
+                                    q[qb + a + b * st] = total
+                                    q[qb + b + a * st] = total
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return (m, q)
     }
 
     // MARK: Step 2: distribution
@@ -346,42 +384,63 @@ public struct BanditDecider: Sendable {
         var p = [Double](repeating: 0, count: Candidate.count)
         let n = s.list.count
         guard n > 0 else { return p }
-        let nb = posterior.featureMap.blockCount
-        let armCount = posterior.featureMap.armCount
-        var sampled = [Double](repeating: 0, count: armCount * nb)
-        var z = [Double](repeating: 0, count: nb)
+        let nb = posterior.featureMap.blockCount, st = stride
+        var sampled = [Double](repeating: 0, count: posterior.featureMap.armCount * st)
+        var z = [Double](repeating: 0, count: nb + 1)
         var u = [Double](repeating: 0, count: n)
         var wins = [Double](repeating: 0, count: n)
-        let usedArms = (0..<armCount).filter { !s.blockMeans[$0].isEmpty }
-        for _ in 0..<draws {
-            for g in usedArms {
-                for b in 0..<nb { z[b] = rng.normal() }
-                let m = s.blockMeans[g], l = s.blockCholesky[g]
-                for b in 0..<nb {
-                    var v = m[b]
-                    for j in 0...b { v += l[b + j * nb] * z[j] }
-                    sampled[g * nb + b] = v
+        let scale = s.utilityScale, logistic = s.logistic
+        let plain = !logistic && s.listCost.allSatisfy { $0 == 0 } && scale == 1
+        s.blockMeans.withUnsafeBufferPointer { m in
+            s.blockCholesky.withUnsafeBufferPointer { l in
+                s.listOffsets.withUnsafeBufferPointer { o in
+                    s.listCost.withUnsafeBufferPointer { cost in
+                        sampled.withUnsafeMutableBufferPointer { sp in
+                            z.withUnsafeMutableBufferPointer { zp in
+                                u.withUnsafeMutableBufferPointer { up in
+                                    wins.withUnsafeMutableBufferPointer { wp in
+                                        for _ in 0..<draws {
+                                            for g in s.usedArms {
+                                                var b = 0
+                                                while b < nb {
+                                                    let (z0, z1) = normalPair(&rng)
+                                                    zp[b] = z0
+                                                    if b + 1 < nb { zp[b + 1] = z1 }
+                                                    b += 2
+                                                }
+                                                let mb = g * st, lb = g * st * st
+                                                for b in 0..<nb {
+                                                    var v = m[mb + b]
+                                                    for j in 0...b { v += l[lb + b + j * st] * zp[j] }
+                                                    sp[mb + b] = v
+                                                }
+                                            }
+                                            var best = -Double.infinity
+                                            for e in 0..<n {
+                                                let eta = sp[Int(o[e * 4])] + sp[Int(o[e * 4 + 1])] + sp[Int(o[e * 4 + 2])] + sp[Int(o[e * 4 + 3])]
+                                                let value = plain ? eta : (logistic ? sigmoid(eta) : eta) * scale - cost[e]
+                                                up[e] = value
+                                                if value > best { best = value }
+                                            }
+                                            let tol = 1e-12 * Swift.max(1, abs(best))
+                                            var ties = 0, last = 0
+                                            for e in 0..<n where up[e] >= best - tol { ties += 1; last = e }
+                                            if ties == 1 {
+                                                wp[last] += 1
+                                            } else {
+                                                let share = 1 / Double(ties)
+                                                for e in 0..<n where up[e] >= best - tol { wp[e] += share }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            var best = -Double.infinity
-            for e in 0..<n {
-                let base = s.listArm[e] * nb
-                var eta = sampled[base]
-                for slot in 0..<3 {
-                    let b = Int(s.listBlocks[e * 3 + slot])
-                    if b >= 0 { eta += sampled[base + b] }
-                }
-                let value = utility(eta, scale: s.utilityScale, logistic: s.logistic, cost: s.listCost[e])
-                u[e] = value
-                if value > best { best = value }
-            }
-            let tol = 1e-12 * Swift.max(1, abs(best))
-            var ties = 0
-            for e in 0..<n where u[e] >= best - tol { ties += 1 }
-            let share = 1 / Double(ties)
-            for e in 0..<n where u[e] >= best - tol { wins[e] += share }
         }
-        for e in 0..<n { p[s.list[e]] = wins[e] / Double(draws) }
+        for e in 0..<n { p[Int(s.list[e])] = wins[e] / Double(draws) }
         return p
     }
 
@@ -429,36 +488,53 @@ public struct BanditDecider: Sendable {
     /// The top contributions to candidate `c`'s linear predictor.
     func explain(_ c: Int, request: BanditRequest, scores s: CandidateScores) -> BanditExplanation {
         let map = posterior.featureMap
-        let g = Int(map.candidateArm[c])
-        let psi = map.features(context: request.context, candidate: c)
+        let g = Int(candidateArm[c])
         let theta = posterior.arms[g].mean
-        var terms = [FeatureContribution]()
+        let x = request.context
+        // The non-zero entries of ψ: the context, then x₁..ₖ in each active effect block.
         var eta = 0.0
-        for j in 0..<psi.count where psi[j] != 0 {
-            let v = theta[j] * psi[j]
+        var top: [(index: Int, value: Double)] = []
+        func consider(_ j: Int, _ v: Double) {
             eta += v
-            terms.append(FeatureContribution(feature: map.featureName(j), value: v))
-        }
-        terms.sort { abs($0.value) > abs($1.value) }
-        var top = Array(terms.prefix(3))
-        let cost = objective.cost(ofCandidate: c)
-        if cost != 0 {
-            top.append(FeatureContribution(feature: "cost(\(Candidate(index: c).action!.channel.rawValue))", value: -cost))
-        }
-        var bonus: Double? = nil
-        if case .linUCB(let cfg) = policy {
-            let (_, q) = blockForms(arm: g, context: request.context, quadratic: cfg.alpha > 0)
-            if cfg.alpha > 0 {
-                let ids = map.activeBlocks(c)
-                var variance = 0.0
-                for a in ids { for b in ids { variance += q[a + b * map.blockCount] } }
-                bonus = cfg.alpha * Swift.max(variance, 0).squareRoot()
-            } else {
-                bonus = 0
+            if top.count < 3 {
+                top.append((j, v))
+            } else if let weakest = top.indices.min(by: { abs(top[$0].value) < abs(top[$1].value) }), abs(v) > abs(top[weakest].value) {
+                top[weakest] = (j, v)
             }
         }
+        for j in 0..<x.count where x[j] != 0 { consider(j, theta[j] * x[j]) }
+        for k in 1..<4 {
+            let b = Int(slots[c * 4 + k])
+            if b >= map.blockCount { continue }
+            let o = map.blockOffsets[b]
+            for j in 0..<map.blockSizes[b] where x[j] != 0 { consider(o + j, theta[o + j] * x[j]) }
+        }
+        top.sort { abs($0.value) > abs($1.value) || (abs($0.value) == abs($1.value) && $0.index < $1.index) }
+        var contributions = top.map { FeatureContribution(feature: map.featureName($0.index), value: $0.value) }
+        let cost = candidateCost[c]
+        if cost != 0 {
+            contributions.append(FeatureContribution(feature: "cost(\(Candidate(index: c).action!.channel.rawValue))", value: -cost))
+        }
+        var bonus: Double? = nil
+        if case .linUCB(let cfg) = policy, let upper = s.upperBounds {
+            // ranking = utility(η + bonus) and expected = utility(η) with the identity link.
+            bonus = cfg.alpha > 0 ? upper[c] - s.expected[c] : 0
+        }
         return BanditExplanation(arm: map.armName(g), scale: posterior.link == .logistic ? "logit" : "reward",
-                                 linearPredictor: eta, contributions: top, explorationBonus: bonus)
+                                 linearPredictor: eta, contributions: contributions, explorationBonus: bonus)
+    }
+}
+
+/// Two independent standard-normal draws (Marsaglia's polar method, both values used).
+@inline(__always)
+func normalPair(_ rng: inout Xoshiro256) -> (Double, Double) {
+    while true {
+        let u = 2 * rng.uniform() - 1, v = 2 * rng.uniform() - 1
+        let s = u * u + v * v
+        if s > 0 && s < 1 {
+            let f = (-2 * log(s) / s).squareRoot()
+            return (u * f, v * f)
+        }
     }
 }
 

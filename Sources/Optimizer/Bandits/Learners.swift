@@ -81,6 +81,19 @@ public struct BanditPosterior: Sendable, Codable {
     public let link: RewardLink
     public let reward: RewardDefinition
     public internal(set) var arms: [ArmPosterior]
+
+    /// A posterior from its parts (for example loaded from an artifact); one arm per model arm,
+    /// each with `p` means and a `p × p` covariance.
+    public init(featureMap: BanditFeatureMap, link: RewardLink, reward: RewardDefinition, arms: [ArmPosterior]) {
+        let p = featureMap.armFeatureCount
+        precondition(arms.count == featureMap.armCount, "BanditPosterior: \(arms.count) arms, the map has \(featureMap.armCount)")
+        precondition(arms.allSatisfy { $0.mean.count == p && $0.covariance.count == p * p },
+                     "BanditPosterior: every arm needs \(p) means and a \(p) x \(p) covariance")
+        self.featureMap = featureMap
+        self.link = link
+        self.reward = reward
+        self.arms = arms
+    }
 }
 
 /// Row indices of `log` per arm of `map`, and the count of rows the map cannot score.
