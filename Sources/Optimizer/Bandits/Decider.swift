@@ -275,7 +275,6 @@ public struct BanditDecider: Sendable {
         let map = posterior.featureMap
         let p = map.armFeatureCount, nb = map.blockCount, st = stride
         let arm = posterior.arms[g]
-        _ = p
         map.blockOffsets.withUnsafeBufferPointer { offsets in
             map.blockSizes.withUnsafeBufferPointer { sizes in
                 x.withUnsafeBufferPointer { xp in
@@ -415,19 +414,29 @@ public struct BanditDecider: Sendable {
                                                     sp[mb + b] = v
                                                 }
                                             }
-                                            var best = -Double.infinity
+                                            // One pass finds the best value and whether anything comes within
+                                            // the tie tolerance of it; a second pass only runs for ties.
+                                            var best = -Double.infinity, arg = 0, near = 0
                                             for e in 0..<n {
                                                 let eta = sp[Int(o[e * 4])] + sp[Int(o[e * 4 + 1])] + sp[Int(o[e * 4 + 2])] + sp[Int(o[e * 4 + 3])]
                                                 let value = plain ? eta : (logistic ? sigmoid(eta) : eta) * scale - cost[e]
                                                 up[e] = value
-                                                if value > best { best = value }
+                                                let tolerance = 1e-12 * Swift.max(1, abs(Swift.max(best, value)))
+                                                if value > best + tolerance {
+                                                    near = best >= value - tolerance ? near + 1 : 1
+                                                    best = value
+                                                    arg = e
+                                                } else if value >= best - tolerance {
+                                                    near += 1
+                                                    if value > best { best = value; arg = e }
+                                                }
                                             }
                                             let tol = 1e-12 * Swift.max(1, abs(best))
-                                            var ties = 0, last = 0
-                                            for e in 0..<n where up[e] >= best - tol { ties += 1; last = e }
-                                            if ties == 1 {
-                                                wp[last] += 1
+                                            if near == 1 {
+                                                wp[arg] += 1
                                             } else {
+                                                var ties = 0
+                                                for e in 0..<n where up[e] >= best - tol { ties += 1 }
                                                 let share = 1 / Double(ties)
                                                 for e in 0..<n where up[e] >= best - tol { wp[e] += share }
                                             }
