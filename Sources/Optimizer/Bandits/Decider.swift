@@ -136,6 +136,9 @@ public struct BanditDecider: Sendable {
     let candidateArm: [Int32]
     let candidateCost: [Double]
     let stride: Int
+    /// Per arm, the base block of `Σ_g` packed as `(Σ_ii ; 2Σ_ij)_{i<j}` so that
+    /// `xᵀΣ_g,00 x = vech(xxᵀ)·packed` is one contiguous dot product (LinUCB and Thompson sampling only).
+    let packedBase: [Double]
 
     /// - Throws: `BanditError.objectiveMismatch` if the objective does not fit the model, or if the
     ///   policy needs another model kind (LinUCB/linear TS need a linear model, logistic TS a logistic one).
@@ -165,6 +168,24 @@ public struct BanditDecider: Sendable {
         self.slots = slots
         candidateArm = map.candidateArm
         candidateCost = (0..<Candidate.count).map { objective.cost(ofCandidate: $0) }
+        switch policy {
+        case .linUCB, .linearThompson, .logisticThompson:
+            let d = map.contextDimension, p = map.armFeatureCount, qd = d * (d + 1) / 2
+            var packed = [Double](repeating: 0, count: map.armCount * qd)
+            for g in 0..<map.armCount {
+                let sigma = posterior.arms[g].covariance
+                var r = g * qd
+                for j in 0..<d {
+                    for i in 0...j {
+                        packed[r] = (i == j ? 1 : 2) * sigma[i + j * p]
+                        r += 1
+                    }
+                }
+            }
+            packedBase = packed
+        case .epsilonGreedy, .softmax:
+            packedBase = []
+        }
     }
 
     /// The decision generator for a run and a customer.
@@ -214,7 +235,14 @@ public struct BanditDecider: Sendable {
 
         var means = [Double](repeating: 0, count: armCount * st)
         var quad = [Double](repeating: 0, count: needQ ? armCount * st * st : 0)
-        for g in usedArms { blockForms(arm: g, context: request.context, quadratic: needQ, means: &means, quad: &quad) }
+        var z = [Double]()
+        if needQ {
+            let x = request.context, d = x.count
+            z = [Double](repeating: 0, count: d * (d + 1) / 2)
+            var r = 0
+            for j in 0..<d { for i in 0...j { z[r] = x[i] * x[j]; r += 1 } }
+        }
+        for g in usedArms { blockForms(arm: g, context: request.context, vech: z, quadratic: needQ, means: &means, quad: &quad) }
 
         var expected = [Double](repeating: -.infinity, count: Candidate.count)
         var upperValues = [Double](repeating: -.infinity, count: ucbAlpha == nil ? 0 : Candidate.count)
@@ -271,7 +299,7 @@ public struct BanditDecider: Sendable {
     /// Block means `m_b = θ_bᵀu_b` and block quadratic forms `Q_ab = u_aᵀ Σ_ab u_b` of arm `g`
     /// for context `x` (`u_0 = x`, effect blocks `u_b = x₁..ₖ`), written at `g·S` and `g·S²`
     /// (stride `S = B + 1`, the last slot and row/column staying 0).
-    func blockForms(arm g: Int, context x: [Double], quadratic: Bool, means: inout [Double], quad: inout [Double]) {
+    func blockForms(arm g: Int, context x: [Double], vech z: [Double], quadratic: Bool, means: inout [Double], quad: inout [Double]) {
         let map = posterior.featureMap
         let p = map.armFeatureCount, nb = map.blockCount, st = stride
         let arm = posterior.arms[g]
@@ -295,9 +323,25 @@ public struct BanditDecider: Sendable {
                     arm.covariance.withUnsafeBufferPointer { sigma in
                         quad.withUnsafeMutableBufferPointer { q in
                             let qb = g * st * st
+                            // The base block: one contiguous dot product with the packed covariance.
+                            let qd = z.count
+                            packedBase.withUnsafeBufferPointer { packed in
+                                z.withUnsafeBufferPointer { zp in
+                                    let c = packed.baseAddress! + g * qd
+                                    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                                    var i = 0
+                                    while i + 4 <= qd {
+                                        s0 += c[i] * zp[i]; s1 += c[i + 1] * zp[i + 1]
+                                        s2 += c[i + 2] * zp[i + 2]; s3 += c[i + 3] * zp[i + 3]
+                                        i += 4
+                                    }
+                                    while i < qd { s0 += c[i] * zp[i]; i += 1 }
+                                    q[qb] = (s0 + s1) + (s2 + s3)
+                                }
+                            }
                             for b in 0..<nb {
                                 let ob = offsets[b], sb = sizes[b]
-                                for a in 0...b {
+                                for a in 0...b where !(a == 0 && b == 0) {
                                     let oa = offsets[a], sa = sizes[a]
                                     var total = 0.0
                                     if a == b {
