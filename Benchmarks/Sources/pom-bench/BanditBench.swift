@@ -56,15 +56,23 @@ private func decisionBench(_ name: String, decider: BanditDecider, contexts: [[D
     let cpu = (Double(c1.tv_sec - c0.tv_sec) + Double(c1.tv_nsec - c0.tv_nsec) / 1e9) / Double(n)
     // Throughput: every core decides its own share of the contexts.
     let cores = ProcessInfo.processInfo.activeProcessorCount
+    // Each worker folds its decisions into its own slot (blackHole's global must not be written concurrently).
+    let checksums = UnsafeMutableBufferPointer<Int>.allocate(capacity: cores)
+    defer { checksums.deallocate() }
+    nonisolated(unsafe) let slots = checksums
     let wall = seconds {
         DispatchQueue.concurrentPerform(iterations: cores) { worker in
-            var i = worker
+            var i = worker, sum = 0
             while i < n {
-                blackHole(try? decider.decide(BanditRequest(context: contexts[i], candidates: allowed, runID: 2, customerID: UInt64(i))))
+                if let d = try? decider.decide(BanditRequest(context: contexts[i], candidates: allowed, runID: 2, customerID: UInt64(i))) {
+                    sum &+= d.candidate.index
+                }
                 i += cores
             }
+            slots[worker] = sum
         }
     }
+    blackHole(Array(checksums))
     return BenchResult(group: "bandits", name: name, medianSeconds: p50, runs: n, rate: Double(n) / wall,
                        rateUnit: "decisions/s on \(cores) cores", peakRSSMiB: peakRSSMiB(),
                        note: String(format: "p50 %.1f µs, p99 %.1f µs wall, %.1f µs CPU per decision; ", p50 * 1e6, p99 * 1e6, cpu * 1e6) + note)
