@@ -221,15 +221,37 @@ public struct BanditDecider: Sendable {
         var offsets = [Int32](repeating: 0, count: n * 4)
         var costs = [Double](repeating: 0, count: n)
         var armUsed = [Bool](repeating: false, count: armCount)
-        var e = 0
-        allowed.forEachIndex { c in
-            let g = Int(candidateArm[c])
-            list[e] = Int32(c)
-            let base = Int32(g * st)
-            for k in 0..<4 { offsets[e * 4 + k] = base + slots[c * 4 + k] }
-            costs[e] = candidateCost[c]
-            armUsed[g] = true
-            e += 1
+        list.withUnsafeMutableBufferPointer { lp in
+            offsets.withUnsafeMutableBufferPointer { op in
+                costs.withUnsafeMutableBufferPointer { cp in
+                    armUsed.withUnsafeMutableBufferPointer { up in
+                        candidateArm.withUnsafeBufferPointer { arms in
+                            slots.withUnsafeBufferPointer { sl in
+                                candidateCost.withUnsafeBufferPointer { cc in
+                                    var e = 0
+                                    for w in 0..<allowed.words.count {
+                                        var bits = allowed.words[w]
+                                        while bits != 0 {
+                                            let c = w << 6 | bits.trailingZeroBitCount
+                                            bits &= bits &- 1
+                                            let g = Int(arms[c])
+                                            lp[e] = Int32(c)
+                                            let base = Int32(g * st)
+                                            op[e * 4] = base + sl[c * 4]
+                                            op[e * 4 + 1] = base + sl[c * 4 + 1]
+                                            op[e * 4 + 2] = base + sl[c * 4 + 2]
+                                            op[e * 4 + 3] = base + sl[c * 4 + 3]
+                                            cp[e] = cc[c]
+                                            up[g] = true
+                                            e += 1
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
         let usedArms = (0..<armCount).filter { armUsed[$0] }
 
@@ -393,16 +415,17 @@ public struct BanditDecider: Sendable {
     static func greedy(_ u: [Double], _ allowed: CandidateSet, epsilon: Double) -> [Double] {
         var p = [Double](repeating: 0, count: Candidate.count)
         var best = -Double.infinity
-        allowed.forEachIndex { best = Swift.max(best, u[$0]) }
-        let tol = 1e-12 * Swift.max(1, abs(best))
-        var ties = 0, n = 0
-        allowed.forEachIndex { c in
-            n += 1
-            if u[c] >= best - tol { ties += 1 }
-        }
+        let n = allowed.count
         guard n > 0 else { return p }
-        allowed.forEachIndex { c in
-            p[c] = epsilon / Double(n) + (u[c] >= best - tol ? (1 - epsilon) / Double(ties) : 0)
+        u.withUnsafeBufferPointer { up in
+            allowed.forEachIndex { best = Swift.max(best, up[$0]) }
+            let tol = 1e-12 * Swift.max(1, abs(best))
+            var ties = 0
+            allowed.forEachIndex { c in if up[c] >= best - tol { ties += 1 } }
+            let base = epsilon / Double(n), top = (1 - epsilon) / Double(ties)
+            p.withUnsafeMutableBufferPointer { pp in
+                allowed.forEachIndex { c in pp[c] = up[c] >= best - tol ? base + top : base }
+            }
         }
         return p
     }
