@@ -279,6 +279,39 @@ struct BanditPolicyTests {
         }
     }
 
+    /// With one feature and two arms the Thompson probability is known in closed form: arm scores are
+    /// independent `N(θ_g, α²Σ_g)`, so `P(arm 0 wins) = Φ((θ₀ − θ₁)/(α√(Σ₀ + Σ₁)))`. The Monte-Carlo
+    /// propensity over 20,000 draws must match it within 4 standard errors.
+    @Test func thompsonPropensityMatchesTheClosedForm() throws {
+        let map = BanditFeatureMap(contextFeatures: ["intercept"], effectFeatureCount: 0)
+        var ridge = RidgeBandit(featureMap: map, l2: 1, reward: .paidWithin(days: 7))
+        for (i, r) in [1.0, 0, 1, 1, 0, 1].enumerated() { ridge.update(context: [1], candidate: armCandidate(0), reward: r + 0.1 * Double(i)) }
+        for r in [0.0, 1, 0, 1] { ridge.update(context: [1], candidate: armCandidate(1), reward: r) }
+        var logistic = LaplaceLogisticBandit(featureMap: map, l2: 1, reward: .paidWithin(days: 7))
+        try logistic.update(with: try BanditLog(contexts: matrix([[1], [1], [1], [1], [1], [1], [1]]),
+                                                candidates: [0, 0, 0, 0, 1, 1, 1].map(armCandidate),
+                                                rewards: [1, 1, 0, 1, 0, 1, 0], propensities: [Double](repeating: 0.5, count: 7)))
+        let draws = 20_000
+        let allowed = CandidateSet(indices: [armCandidate(0), armCandidate(1)])
+        for (policy, posterior) in [(BanditPolicy.linearThompson(try LinearThompsonSampling(alpha: 0.8, propensityDraws: draws)), ridge.posterior),
+                                    (.logisticThompson(try LogisticThompsonSampling(alpha: 1.3, propensityDraws: draws)), logistic.posterior)] {
+            let alpha: Double = switch policy {
+            case .linearThompson(let c): c.alpha
+            case .logisticThompson(let c): c.alpha
+            default: 0
+            }
+            let decider = try BanditDecider(policy: policy, posterior: posterior, objective: .paymentProbability(horizonDays: 7), seed: 5)
+            let d = try decider.decide(BanditRequest(context: [1], candidates: allowed, runID: 1, customerID: 1))
+            let a0 = posterior.arms[0], a1 = posterior.arms[1]
+            let z = (a0.mean[0] - a1.mean[0]) / (alpha * (a0.covariance[0] + a1.covariance[0]).squareRoot())
+            let exact = 0.5 * erfc(-z / 2.0.squareRoot())
+            let p0 = d.probabilities[armCandidate(0)]
+            #expect(exact > 0.55 && exact < 0.95)
+            #expect(abs(p0 - exact) < 4 * (exact * (1 - exact) / Double(draws)).squareRoot(), "\(policy.name): \(p0) vs \(exact)")
+            #expect(abs(p0 + d.probabilities[armCandidate(1)] - 1) < 1e-12)
+        }
+    }
+
     @Test func linUCBTiesAreUniformAndPropensityIsOneOverTies() throws {
         // Without effect features every send time of an arm scores the same.
         let map = BanditFeatureMap(contextFeatures: ["intercept"], effectFeatureCount: 0)

@@ -65,19 +65,23 @@ public struct CandidateSet: Hashable, Sendable, Sequence {
         for i in indices { insert(i) }
     }
 
+    /// Whether candidate `index` is allowed.
     @inlinable
     public func contains(_ index: Int) -> Bool {
         precondition(index >= 0 && index < Candidate.count, "CandidateSet: index \(index) outside 0..<\(Candidate.count)")
         return words[index >> 6] & (1 << UInt64(index & 63)) != 0
     }
 
+    /// Whether `candidate` is allowed.
     public func contains(_ candidate: Candidate) -> Bool { contains(candidate.index) }
 
+    /// Allows candidate `index`.
     public mutating func insert(_ index: Int) {
         precondition(index >= 0 && index < Candidate.count, "CandidateSet: index \(index) outside 0..<\(Candidate.count)")
         words[index >> 6] |= 1 << UInt64(index & 63)
     }
 
+    /// Disallows candidate `index`.
     public mutating func remove(_ index: Int) {
         precondition(index >= 0 && index < Candidate.count, "CandidateSet: index \(index) outside 0..<\(Candidate.count)")
         words[index >> 6] &= ~(1 << UInt64(index & 63))
@@ -85,6 +89,7 @@ public struct CandidateSet: Hashable, Sendable, Sequence {
 
     /// Number of allowed candidates.
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+    /// Whether nothing is allowed.
     public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
 
     /// Candidates in both sets.
@@ -106,6 +111,7 @@ public struct CandidateSet: Hashable, Sendable, Sequence {
         }
     }
 
+    /// Visits the allowed indices in increasing order.
     public struct Iterator: IteratorProtocol {
         let words: [UInt64]
         var word = 0
@@ -137,8 +143,11 @@ public enum ContactState: String, Codable, Sendable, CaseIterable {
 /// One way to reach a customer: an e-mail address, a mobile number, a postal address, a push
 /// token, a WhatsApp opt-in, a landline for robocalls.
 public struct ContactPoint: Hashable, Codable, Sendable {
+    /// The channel this contact point reaches.
     public var channel: Channel
+    /// Its validation state; invalid and bounced points are never used.
     public var state: ContactState
+    /// Whether the customer consented to messages over it.
     public var consent: Bool
 
     public init(channel: Channel, state: ContactState = .valid, consent: Bool = true) {
@@ -176,7 +185,9 @@ public struct QuietHours: Hashable, Codable, Sendable {
 /// A standing rule for one channel: days it never sends on and (optionally) the only send
 /// windows it may use. The default rule set forbids robocalls on Sundays.
 public struct ChannelRule: Hashable, Codable, Sendable {
+    /// The channel the rule applies to.
     public var channel: Channel
+    /// Customer-local days the channel never sends on.
     public var forbiddenWeekdays: Set<Weekday>
     /// `nil`: every window the other constraints allow.
     public var allowedHours: Set<HourBucket>?
@@ -194,6 +205,7 @@ public struct ChannelRule: Hashable, Codable, Sendable {
 /// What a flow step lets the optimiser choose from (the settings of an `optimise` action).
 /// `nil` fields allow everything.
 public struct FlowRestrictions: Hashable, Codable, Sendable {
+    /// Allowed channels, tones, send days and send windows (`nil`: all).
     public var channels: Set<Channel>?
     public var tones: Set<Tone>?
     public var weekdays: Set<Weekday>?
