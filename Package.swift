@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -30,7 +31,7 @@ let package = Package(
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
         .target(name: "Vocabulary"),
-        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary"]),
+        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
         .target(
             name: "POMCommandLine",
