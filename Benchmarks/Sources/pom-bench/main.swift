@@ -8,6 +8,7 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("survival", survivalBenchmarks),
     ("ope", opeBenchmarks),
     ("simulator", simulatorBenchmarks),
+    ("bandits", banditBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()
