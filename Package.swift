@@ -43,7 +43,7 @@ let package = Package(
 
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
-        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],

@@ -1,0 +1,144 @@
+import Foundation
+import LinAlg
+
+/// The start of every solver: coefficients zero, intercept at the logit of the weighted mean label.
+func initialCoefficients(_ problem: LogisticProblem) -> Vector {
+    var beta = Vector(count: problem.columns)
+    if let j = problem.penalised.firstIndex(of: false) {
+        var positive = 0.0
+        for i in 0..<problem.rows { positive += (problem.weights?[i] ?? 1) * problem.labels[i] }
+        let mean = Swift.min(Swift.max(positive / problem.weightSum, 1e-6), 1 - 1e-6)
+        beta[j] = log(mean / (1 - mean))
+    }
+    return beta
+}
+
+/// Relative Newton step below which the next pass skips the Hessian and the factorised one is reused.
+let hessianReuseStep = 0.02
+/// Designs with at least this many rows (and 50 per column) start from a fit on a tenth of them.
+let warmStartRows = 200_000
+
+/// Newton/IRLS: full Newton steps from one fused pass each (loss, gradient, Hessian), solved by
+/// Cholesky, with Armijo step halving. When a step is small the next pass skips the Hessian and the
+/// last factorisation is reused (simplified Newton), as long as the gradient keeps shrinking at
+/// least fourfold per step; otherwise the Hessian is refreshed.
+func newtonSolve(_ problem: LogisticProblem, configuration c: LogisticRegression,
+                 warmStart allowWarmStart: Bool = true) throws -> SolverState {
+    var beta = initialCoefficients(problem)
+    if allowWarmStart, problem.rows >= warmStartRows, problem.rows >= 50 * problem.columns,
+       let warm = subsampleStart(problem, c) {
+        beta = warm
+    }
+    let bound = problem.gradientBound(c.tolerance)
+    var passes = 1
+    var current = problem.evaluate(beta, hessian: true)
+    guard current.isFinite else { throw LogisticRegression.FitError.notFinite(iteration: 0) }
+    var factor: Cholesky? = nil
+    var iterations = 0
+    var converged = false
+    var forceHessian = false
+    var warnings = [String]()
+    var lastStep: Vector? = nil
+    var checkedConditioning = false
+
+    while true {
+        let gradientNorm = current.gradient.normInfinity
+        if gradientNorm <= bound { converged = true; break }
+        if iterations >= c.maxIterations {
+            warnings.append("Newton did not converge in \(c.maxIterations) iterations (gradient norm \(gradientNorm) > \(bound))")
+            break
+        }
+        if let h = current.hessian {
+            if !checkedConditioning {
+                // A design that is collinear at the start stays so; stop before a meaningless solve.
+                try checkNotCollinear(h, problem, beta: current.beta, threshold: collinearConditionNumber)
+                checkedConditioning = true
+            }
+            do {
+                factor = try Cholesky(h)
+            } catch {
+                try throwSingular(h, problem, beta: current.beta)
+            }
+        }
+        guard let chol = factor else { preconditionFailure("Newton: no Hessian factorisation") }
+        var direction = chol.solve(current.gradient)
+        scale(-1, &direction)
+        let slope = dot(current.gradient, direction)
+        if !(slope < 0) {
+            // A reused factorisation that no longer gives descent: refresh it here.
+            guard current.hessian == nil else {
+                warnings.append("Newton stopped: the Hessian gives no descent direction (gradient norm \(gradientNorm))")
+                break
+            }
+            current = problem.evaluate(current.beta, hessian: true)
+            passes += 1
+            continue
+        }
+        let relativeStep = direction.normInfinity / (1 + current.beta.normInfinity)
+        let wantHessian = forceHessian || relativeStep > hessianReuseStep
+        let noise = 1e-13 * Swift.max(1, abs(current.objective))
+        var t = 1.0
+        var accepted: Evaluation? = nil
+        for _ in 0..<50 {
+            var trial = current.beta
+            axpy(t, direction, &trial)
+            let e = problem.evaluate(trial, hessian: wantHessian)
+            passes += 1
+            if e.isFinite && (e.objective <= current.objective + 1e-4 * t * slope || e.objective <= current.objective + noise) {
+                accepted = e
+                break
+            }
+            t *= 0.5
+        }
+        guard let next = accepted else {
+            warnings.append("Newton line search found no decrease of the objective (gradient norm \(gradientNorm))")
+            break
+        }
+        iterations += 1
+        lastStep = next.beta - current.beta
+        forceHessian = next.hessian == nil && next.gradient.normInfinity > 0.25 * gradientNorm
+        current = next
+    }
+    if c.standardErrors && current.hessian == nil {
+        current = problem.evaluate(current.beta, hessian: true)
+        passes += 1
+    }
+    var state = SolverState(current, converged: converged, iterations: iterations, passes: passes, warnings: warnings)
+    state.lastStep = lastStep
+    return state
+}
+
+/// Coefficients fitted on a random tenth of the rows (penalty scaled alike), or nil if that fit fails.
+/// A good start: from it, two or three passes over all rows reach the optimum.
+func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> Vector? {
+    var rng = Xoshiro256(seed: c.seed)
+    var rows = [Int]()
+    rows.reserveCapacity(problem.rows / 9)
+    for i in 0..<problem.rows where rng.uniform() < 0.1 && (problem.weights?[i] ?? 1) > 0 { rows.append(i) }
+    let (m, p) = (rows.count, problem.columns)
+    guard m >= 10 * p else { return nil }
+    var storage = [Double](repeating: 0, count: m * p)
+    let full = problem.x.copy()  // a view of a whole matrix: shares its storage, no copy
+    storage.withUnsafeMutableBufferPointer { dst in
+        full.elements.withUnsafeBufferPointer { src in
+            let n = problem.rows
+            for j in 0..<p {
+                let s = src.baseAddress! + j * n, d = dst.baseAddress! + j * m
+                for (k, i) in rows.enumerated() { d[k] = s[i] }
+            }
+        }
+    }
+    let labels = rows.map { problem.labels[$0] }
+    let weights = problem.weights.map { w in rows.map { w[$0] } }
+    let subWeightSum = weights?.reduce(0, +) ?? Double(m)
+    let sub = Matrix(rows: m, columns: p, columnMajor: storage)
+    let subProblem = LogisticProblem(x: sub.view, labels: labels, weights: weights,
+                                     l2: problem.l2 * subWeightSum / problem.weightSum,
+                                     penalised: problem.penalised, weightSum: subWeightSum, columnNames: problem.columnNames)
+    var config = c
+    config.standardErrors = false
+    config.tolerance = Swift.max(c.tolerance, 1e-7)
+    guard let state = try? newtonSolve(subProblem, configuration: config, warmStart: false),
+          state.beta.allSatisfy(\.isFinite) else { return nil }
+    return state.beta
+}
