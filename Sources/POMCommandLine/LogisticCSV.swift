@@ -92,24 +92,39 @@ public struct LogisticData: Sendable {
 /// The JSON `pom-train fit logistic` writes (SPEC §5): coefficients by name, intercept, standard
 /// errors (intercept included), log-likelihood, iterations, convergence, and the fit report.
 public struct LogisticFitOutput: Codable, Equatable, Sendable {
+    /// The fitted intercept.
     public var intercept: Double
+    /// Coefficients by feature name.
     public var coefficients: [String: Double]
+    /// Standard errors by feature name, and under `intercept`: `√diag(H⁻¹)` of the objective's Hessian.
     public var standardErrors: [String: Double]
+    /// `Σ wᵢ·(yᵢ log pᵢ + (1−yᵢ) log(1−pᵢ))` at the fit.
     public var logLikelihood: Double
+    /// Solver iterations over the full data.
     public var iterations: Int
+    /// Whether the convergence criterion was met and the optimum exists.
     public var converged: Bool
     /// `−logLikelihood + (λ/2)‖β‖²`.
     public var objective: Double
+    /// The penalty λ.
     public var l2: Double
+    /// `‖∇f‖∞` at the fit.
     public var gradientNorm: Double
+    /// `newton` or `lbfgs`.
     public var solver: String
+    /// Passes over the full design.
     public var passes: Int
+    /// Condition number of the unit-diagonal Hessian, when formed.
     public var conditionNumber: Double?
+    /// Separation, ill-conditioning and convergence warnings.
     public var warnings: [String]
     /// Feature names in the order of the design.
     public var features: [String]
+    /// Number of rows.
     public var n: Int
+    /// `Σ wᵢ` (the row count without weights).
     public var weightSum: Double
+    /// The input file.
     public var data: String
 
     enum CodingKeys: String, CodingKey {
@@ -118,6 +133,7 @@ public struct LogisticFitOutput: Codable, Equatable, Sendable {
              warnings, features, n, weightSum = "weights_sum", data
     }
 
+    /// The output for `model`, fitted on the file `data`.
     public init(model: LogisticRegression.Model, data: String) {
         intercept = model.intercept
         coefficients = Dictionary(uniqueKeysWithValues: zip(model.featureNames, model.coefficients))

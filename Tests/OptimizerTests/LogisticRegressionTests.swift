@@ -247,4 +247,23 @@ import Testing
         }
         #expect(abs(llf - model.logLikelihood) < 1e-9 * abs(llf))
     }
+
+    @Test func documentationExampleFitsAndPredicts() throws {
+        let x = LogisticRegression.design(columns: [[0.5, -1.2, 0.3, 2.0], [1, 0, 0, 1]])
+        let model = try LogisticRegression(l2: 1).fit(design: x, labels: [1, 0, 0, 1], featureNames: ["amount", "email"])
+        let p = model.probability(features: [0.1, 1])
+        #expect(model.report.converged)
+        #expect(p > 0.5 && p < 1)
+        #expect(model.coefficient("email")! > 0)
+        // Penalised optimum: the gradient of the objective vanishes there.
+        let y = [1.0, 0, 0, 1]
+        var g = [0.0, 0, 0]
+        for i in 0..<4 {
+            let r = model.probability(features: [x[i, 1], x[i, 2]]) - y[i]
+            for j in 0..<3 { g[j] += r * x[i, j] }
+        }
+        g[1] += model.coefficients[0]
+        g[2] += model.coefficients[1]
+        #expect(g.allSatisfy { abs($0) < 1e-9 })
+    }
 }

@@ -5,6 +5,7 @@ import LinAlg
 // one line per benchmark, or JSON lines with --json. Each group lives in its own file.
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
+    ("logistic", logisticBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()
@@ -29,6 +30,6 @@ for group in groups where arguments.isEmpty || arguments.contains(group.name) {
         } else {
             print(result.line)
         }
-        fflush(stdout)
+        fflush(nil)  // all streams: the `stdout` global is not concurrency-safe in Swift 6
     }
 }

@@ -15,8 +15,9 @@ func initialCoefficients(_ problem: LogisticProblem) -> Vector {
 
 /// Relative Newton step below which the next pass skips the Hessian and the factorised one is reused.
 let hessianReuseStep = 0.02
-/// Designs with at least this many rows (and 50 per column) start from a fit on a tenth of them.
-let warmStartRows = 200_000
+/// Designs with at least this many rows (and 50 per column) start from a fit on a tenth of them,
+/// which itself starts from a fit on a tenth of its rows while it is this large.
+let warmStartRows = 100_000
 
 /// Newton/IRLS: full Newton steps from one fused pass each (loss, gradient, Hessian), solved by
 /// Cholesky, with Armijo step halving. When a step is small the next pass skips the Hessian and the
@@ -25,20 +26,25 @@ let warmStartRows = 200_000
 func newtonSolve(_ problem: LogisticProblem, configuration c: LogisticRegression,
                  warmStart allowWarmStart: Bool = true) throws -> SolverState {
     var beta = initialCoefficients(problem)
+    var factor: Cholesky? = nil
     if allowWarmStart, problem.rows >= warmStartRows, problem.rows >= 50 * problem.columns,
-       let warm = subsampleStart(problem, c) {
-        beta = warm
+       let warm = subsampleStart(problem, c), let chol = try? Cholesky(warm.hessian) {
+        // Start at the subsample's optimum with its Hessian (scaled to all rows) already factorised:
+        // the first passes over the full design need no Hessian at all.
+        beta = warm.beta
+        factor = chol
     }
     let bound = problem.gradientBound(c.tolerance)
     var passes = 1
-    var current = problem.evaluate(beta, hessian: true)
+    var current = problem.evaluate(beta, hessian: factor == nil)
     guard current.isFinite else { throw LogisticRegression.FitError.notFinite(iteration: 0) }
-    var factor: Cholesky? = nil
     var iterations = 0
     var converged = false
     var forceHessian = false
     var warnings = [String]()
     var lastStep: Vector? = nil
+    // (A subsample's Hessian is not checked: the subsample fit itself fails on a collinear design,
+    // and the full design's conditioning is checked on the first full Hessian.)
     var checkedConditioning = false
 
     while true {
@@ -108,10 +114,11 @@ func newtonSolve(_ problem: LogisticProblem, configuration c: LogisticRegression
     return state
 }
 
-/// Coefficients fitted on a random tenth of the rows (penalty scaled alike), or nil if that fit fails.
-/// A good start: from it, two or three passes over all rows reach the optimum.
-func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> Vector? {
-    var rng = Xoshiro256(seed: c.seed)
+/// Coefficients fitted on a random tenth of the rows (penalty scaled alike) and the Hessian there scaled to
+/// all rows (`H_sub·Σw/Σw_sub`, which also scales the penalty back to `λ`), or nil if that fit fails.
+/// A good start: from it, a few gradient-only passes over all rows reach the optimum.
+func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> (beta: Vector, hessian: Matrix)? {
+    var rng = Xoshiro256(seed: c.seed, keys: UInt64(problem.rows))
     var rows = [Int]()
     rows.reserveCapacity(problem.rows / 9)
     for i in 0..<problem.rows where rng.uniform() < 0.1 && (problem.weights?[i] ?? 1) > 0 { rows.append(i) }
@@ -136,9 +143,9 @@ func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> Vect
                                      l2: problem.l2 * subWeightSum / problem.weightSum,
                                      penalised: problem.penalised, weightSum: subWeightSum, columnNames: problem.columnNames)
     var config = c
-    config.standardErrors = false
     config.tolerance = Swift.max(c.tolerance, 1e-7)
-    guard let state = try? newtonSolve(subProblem, configuration: config, warmStart: false),
-          state.beta.allSatisfy(\.isFinite) else { return nil }
-    return state.beta
+    config.standardErrors = true  // ends on a pass with the Hessian at the returned coefficients
+    guard let state = try? newtonSolve(subProblem, configuration: config),
+          state.beta.allSatisfy(\.isFinite), let h = state.hessian else { return nil }
+    return (state.beta, (problem.weightSum / subWeightSum) * h)
 }
