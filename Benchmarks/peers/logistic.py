@@ -7,7 +7,7 @@ compare the objective per row and the time.
 Objective per row: (sum_i logloss_i + (lambda/2) ||beta||^2) / n with the intercept unpenalised;
 scikit-learn's default C = 1 is lambda = 1.
 
-Run with the peers' environment: python3 Benchmarks/peers/logistic.py [--skip-statsmodels] [--skip-csv]
+Run with the peers' environment: python3 Benchmarks/peers/logistic.py [--skip-fits] [--skip-statsmodels] [--skip-csv]
 """
 import os
 import resource
@@ -33,6 +33,13 @@ def objective(X, y, intercept, coef, lam):
 
 
 def main():
+    if "--skip-fits" not in sys.argv:
+        fits()
+    if "--skip-csv" not in sys.argv:
+        csv()
+
+
+def fits():
     n, k = 1_000_000, 64
     rng = np.random.default_rng(20261129)
     X = rng.standard_normal((n, k))
@@ -72,23 +79,24 @@ def main():
               f"{-r.llf / n:.12f}, {r.mle_retvals['iterations']} iterations")
         del Xc
 
-    if "--skip-csv" not in sys.argv:
-        rows, cols = 1_500_000, 20
-        r2 = np.random.default_rng(7)
-        data = np.round(3 * r2.standard_normal((rows, cols)), 6)
-        data[:, 0] = (r2.random(rows) < 0.5).astype(float)
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "numeric.csv")
-            pd.DataFrame(data, columns=[f"c{j}" for j in range(cols)]).to_csv(path, index=False, float_format="%.6f")
-            size = os.path.getsize(path)
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                frame = pd.read_csv(path, dtype=np.float64)
-                times.append(time.perf_counter() - start)
-                assert len(frame) == rows
-            t = float(np.median(times))
-            print(f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols}: {t:.4f} s (median of 3), {size / t / 1e6:.0f} MB/s")
+
+def csv():
+    rows, cols = 1_500_000, 20
+    r2 = np.random.default_rng(7)
+    data = np.round(3 * r2.standard_normal((rows, cols)), 6)
+    data[:, 0] = (r2.random(rows) < 0.5).astype(float)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "numeric.csv")
+        pd.DataFrame(data, columns=[f"c{j}" for j in range(cols)]).to_csv(path, index=False, float_format="%.6f")
+        size = os.path.getsize(path)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            frame = pd.read_csv(path, dtype=np.float64)
+            times.append(time.perf_counter() - start)
+            assert len(frame) == rows
+        t = float(np.median(times))
+        print(f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols}: {t:.4f} s (median of 3), {size / t / 1e6:.0f} MB/s")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import LinAlg
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
     ("logistic", logisticBenchmarks),
+    ("csv", csvBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()

@@ -114,14 +114,21 @@ func newtonSolve(_ problem: LogisticProblem, configuration c: LogisticRegression
     return state
 }
 
-/// Coefficients fitted on a random tenth of the rows (penalty scaled alike) and the Hessian there scaled to
+/// Coefficients fitted on a random tenth of the rows (in blocks) (penalty scaled alike) and the Hessian there scaled to
 /// all rows (`H_sub·Σw/Σw_sub`, which also scales the penalty back to `λ`), or nil if that fit fails.
 /// A good start: from it, a few gradient-only passes over all rows reach the optimum.
 func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> (beta: Vector, hessian: Matrix)? {
+    // One block of 128 consecutive rows at a random place in each stretch of 1,280: a tenth of the
+    // rows from all over the file, while reading only a tenth of the design's memory.
     var rng = Xoshiro256(seed: c.seed, keys: UInt64(problem.rows))
+    let (block, stretch) = (128, 1280)
     var rows = [Int]()
     rows.reserveCapacity(problem.rows / 9)
-    for i in 0..<problem.rows where rng.uniform() < 0.1 && (problem.weights?[i] ?? 1) > 0 { rows.append(i) }
+    for start in stride(from: 0, to: problem.rows, by: stretch) {
+        let end = Swift.min(start + stretch, problem.rows)
+        let first = start + Int(rng.uniform() * Double(Swift.max(end - start - block, 0) + 1))
+        for i in first..<Swift.min(first + block, end) where (problem.weights?[i] ?? 1) > 0 { rows.append(i) }
+    }
     let (m, p) = (rows.count, problem.columns)
     guard m >= 10 * p else { return nil }
     var storage = [Double](repeating: 0, count: m * p)
