@@ -150,7 +150,7 @@ func subsampleStart(_ problem: LogisticProblem, _ c: LogisticRegression) -> (bet
                                      l2: problem.l2 * subWeightSum / problem.weightSum,
                                      penalised: problem.penalised, weightSum: subWeightSum, columnNames: problem.columnNames)
     var config = c
-    config.tolerance = Swift.max(c.tolerance, 1e-7)
+    config.tolerance = Swift.max(c.tolerance, 1e-5)  // far below the subsample's own sampling error
     config.standardErrors = true  // ends on a pass with the Hessian at the returned coefficients
     guard let state = try? newtonSolve(subProblem, configuration: config),
           state.beta.allSatisfy(\.isFinite), let h = state.hessian else { return nil }
