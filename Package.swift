@@ -12,11 +12,13 @@ let package = Package(
         .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Optimizer", targets: ["Optimizer"]),
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
+        .library(name: "Simulator", targets: ["Simulator"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -30,12 +32,13 @@ let package = Package(
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
         .target(name: "Vocabulary"),
-        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary"]),
+        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
+        .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]

@@ -45,7 +45,7 @@ func logisticBenchmarks() throws -> [BenchResult] {
             model = try regression.fit(design: x, labels: labels)
         }
         let cpu = (cpuSeconds() - cpuBefore) / 4  // one warm-up and three runs
-        let peak = currentPeakRSSMiB()
+        let peak = peakRSSMiB()
         let m = model!
         result.rate = Double(n) / result.medianSeconds / 1e6
         result.rateUnit = "M rows/s"
@@ -113,23 +113,4 @@ func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
-/// Resets the kernel's peak-RSS mark of this process (Linux `clear_refs` 5), so the next reading is
-/// the peak of what follows.
-func resetPeakRSS() {
-    if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
-        handle.write(Data("5".utf8))
-        try? handle.close()
-    }
-}
-
-/// The peak RSS since the last reset (`VmHWM`), in MiB; falls back to the lifetime peak.
-func currentPeakRSSMiB() -> Double {
-    if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kib = Double(line.split(separator: " ").dropFirst().first ?? "") {
-        return kib / 1024
-    }
-    return peakRSSMiB()
 }

@@ -5,6 +5,9 @@ import LinAlg
 // one line per benchmark, or JSON lines with --json. Each group lives in its own file.
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
+    ("survival", survivalBenchmarks),
+    ("ope", opeBenchmarks),
+    ("simulator", simulatorBenchmarks),
     ("logistic", logisticBenchmarks),
     ("csv", csvBenchmarks),
 ]
@@ -31,6 +34,6 @@ for group in groups where arguments.isEmpty || arguments.contains(group.name) {
         } else {
             print(result.line)
         }
-        fflush(nil)  // all streams: the `stdout` global is not concurrency-safe in Swift 6
+        fflush(nil)
     }
 }
