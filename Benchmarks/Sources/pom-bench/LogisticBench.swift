@@ -106,11 +106,3 @@ func csvBenchmarks() throws -> [BenchResult] {
                          ProcessInfo.processInfo.activeProcessorCount, cpu, bytes / cpu / 1e6)
     return [result]
 }
-
-/// User plus system CPU seconds of this process so far (all threads): on a shared machine, a measure of
-/// the work done that the other tenants' load does not inflate as much as wall time.
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
