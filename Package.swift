@@ -46,7 +46,7 @@ let package = Package(
 
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
-        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary"], exclude: ["Fixtures"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),

@@ -6,7 +6,7 @@ public struct PomTrain: ParsableCommand {
         commandName: "pom-train",
         abstract: "Train and evaluate pom's channel-optimisation models offline.",
         version: pomVersion,
-        subcommands: [Doctor.self, Simulate.self, SurvivalCommand.self, OffPolicyCommand.self])
+        subcommands: [Doctor.self, Simulate.self, SurvivalCommand.self, OffPolicyCommand.self, Fit.self])
 
     public init() {}
 }

@@ -9,6 +9,8 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("ope", opeBenchmarks),
     ("simulator", simulatorBenchmarks),
     ("bandits", banditBenchmarks),
+    ("logistic", logisticBenchmarks),
+    ("csv", csvBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()
