@@ -12,10 +12,13 @@ struct BenchResult: Codable {
     var peakRSSMiB: Double
     /// Memory the timed operation added at its peak over what was resident before it (MiB).
     var extraPeakMiB: Double? = nil
+    /// CPU seconds (all threads) per run: steadier than wall time on a shared machine.
+    var cpuSecondsPerRun: Double? = nil
     var note: String?
 
     var line: String {
         var s = "\(group)/\(name): " + String(format: "%.4f s (median of %d)", medianSeconds, runs)
+        if let cpuSecondsPerRun { s += String(format: ", %.4f CPU s/run", cpuSecondsPerRun) }
         if let rate, let rateUnit { s += String(format: ", %.3g %@", rate, rateUnit) }
         s += String(format: ", peak RSS %.0f MiB", peakRSSMiB)
         if let extraPeakMiB { s += String(format: ", +%.0f MiB during the operation", extraPeakMiB) }
@@ -49,6 +52,14 @@ private func procStatus(_ key: String) -> Double {
     return .nan
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return s(usage.ru_utime) + s(usage.ru_stime)
+}
+
 /// Wall-clock seconds of `body`.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -64,12 +75,14 @@ func measure(_ group: String, _ name: String, runs: Int = 5, rate: ((Double) -> 
     try body()
     let extra = peakRSSMiB() - baseline
     var times = [Double]()
+    let cpuStart = cpuSeconds()
     for _ in 0..<runs { times.append(try seconds(body)) }
+    let cpuPerRun = (cpuSeconds() - cpuStart) / Double(runs)
     times.sort()
     let median = times[times.count / 2]
     return BenchResult(group: group, name: name, medianSeconds: median, runs: runs,
                        rate: rate.map { $0(median) }, rateUnit: unit, peakRSSMiB: peakRSSMiB(), extraPeakMiB: extra,
-                       note: note)
+                       cpuSecondsPerRun: cpuPerRun, note: note)
 }
 
 nonisolated(unsafe) private var sink: Any? = nil

@@ -71,11 +71,3 @@ func measureCPU(_ group: String, _ name: String, runs: Int, _ body: () throws ->
     result.note = String(format: "CPU %.1f ms/run", (cpuSeconds() - before) / Double(runs + 1) * 1000)
     return result
 }
-
-/// User + system CPU seconds of this process so far.
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-    return s(usage.ru_utime) + s(usage.ru_stime)
-}
