@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "Optimizer", targets: ["Optimizer"]),
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
+        .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],

@@ -36,15 +36,19 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
     public var database: String
     /// A directory holding the server's unix socket (`?host=/dir`), used instead of TCP when set.
     public var socketDirectory: String?
+    /// The schema (namespace) holding pom's tables (`?schema=name`), created if missing; the
+    /// server's default search path when nil.
+    public var schema: String?
 
     public init(user: String, password: String? = nil, host: String = "127.0.0.1", port: Int = 5432,
-                database: String, socketDirectory: String? = nil) {
+                database: String, socketDirectory: String? = nil, schema: String? = nil) {
         self.user = user
         self.password = password
         self.host = host
         self.port = port
         self.database = database
         self.socketDirectory = socketDirectory
+        self.schema = schema
     }
 
     init(_ url: String) throws {
@@ -77,15 +81,28 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         }
         guard !database.isEmpty else { throw bad("no database name: postgres://user@host:port/database") }
         var socketDirectory: String? = nil
+        var schema: String? = nil
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 && parts[0] == "host" { socketDirectory = percentDecoded(parts[1]) }
+            guard parts.count == 2 else { continue }
+            if parts[0] == "host" { socketDirectory = percentDecoded(parts[1]) }
+            if parts[0] == "schema" {
+                let name = percentDecoded(parts[1])
+                guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }) else {
+                    throw bad("a schema name is lower-case letters, digits and _")
+                }
+                schema = name
+            }
         }
-        self.init(user: user, password: password, host: host, port: port, database: database, socketDirectory: socketDirectory)
+        self.init(user: user, password: password, host: host, port: port, database: database,
+                  socketDirectory: socketDirectory, schema: schema)
     }
 
     public var description: String {
-        "postgres://\(user)@\(host):\(port)/\(database)" + (socketDirectory.map { "?host=\($0)" } ?? "")
+        var options: [String] = []
+        if let socketDirectory { options.append("host=\(socketDirectory)") }
+        if let schema { options.append("schema=\(schema)") }
+        return "postgres://\(user)@\(host):\(port)/\(database)" + (options.isEmpty ? "" : "?" + options.joined(separator: "&"))
     }
 }
 
@@ -202,6 +219,9 @@ public protocol Store: Sendable {
 
     /// All rows of `table` whose customer lies in `customers`, in key order.
     func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]]
+
+    /// The largest value of instant column `column` of `table`, or nil when the table is empty.
+    func maxInstant(of column: String, in table: StoreTable) async throws -> Int64?
 
     /// Which of `keys` (values of `table.key`, in order) exist in `table` (used to check references).
     func existing(_ keys: Set<[String]>, in table: StoreTable) async throws -> Set<[String]>

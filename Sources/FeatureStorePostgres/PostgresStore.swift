@@ -30,6 +30,10 @@ public final class PostgresStore: Store {
         connection = try await postgresErrors("connect to \(pg)") {
             try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
         }
+        if let schema = pg.schema {
+            _ = try await run("CREATE SCHEMA IF NOT EXISTS \(schema)")
+            _ = try await run("SET search_path TO \(schema)")
+        }
         if migrate { try await self.migrate() }
     }
 
@@ -38,9 +42,9 @@ public final class PostgresStore: Store {
         for b in binds {
             switch b {
             case .null: bindings.appendNull()
-            case .integer(let v): bindings.append(v)
-            case .real(let v): bindings.append(v)
-            case .text(let s): bindings.append(s)
+            case .integer(let v): try bindings.append(v)
+            case .real(let v): try bindings.append(v)
+            case .text(let s): try bindings.append(s)
             }
         }
         return try await postgresErrors(sql) {
@@ -138,7 +142,7 @@ public final class PostgresStore: Store {
         let table = batch.table
         let stage = "stage_" + table.name
         let columns = table.columns.map(\.sqlName).joined(separator: ", ")
-        _ = try await run("CREATE TEMPORARY TABLE \(stage) (LIKE \(table.name) INCLUDING DEFAULTS) ON COMMIT DROP")
+        _ = try await run("CREATE TEMPORARY TABLE \(stage) (LIKE \(table.name)) ON COMMIT DROP")
         try await postgresErrors("COPY \(stage) FROM STDIN") {
             try await connection.copyFrom(table: stage, columns: table.columns.map(\.sqlName), logger: logger) { writer in
                 var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
@@ -154,9 +158,9 @@ public final class PostgresStore: Store {
         }
         let keys = Set(table.key)
         let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
-        _ = try await run("INSERT INTO \(table.name) (\(columns)) SELECT \(columns) FROM \(stage) ON CONFLICT ("
-            + table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ") + ") DO "
-            + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")))
+        let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+        let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
+        _ = try await run("INSERT INTO \(table.name) (\(columns)) SELECT \(columns) FROM \(stage) ON CONFLICT (\(keyList)) DO \(action)")
         _ = try await run("DROP TABLE \(stage)")
     }
 
@@ -199,6 +203,7 @@ public final class PostgresStore: Store {
             switch c.type {
             case .instant: return "(extract(epoch FROM \(c.sqlName)) * 1000000)::int8"
             case .date: return "\(c.sqlName)::text"
+            case .localTime: return "to_char(\(c.sqlName), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
             case .boolean: return "\(c.sqlName)::int4::int8"
             default: return c.sqlName
             }
@@ -216,8 +221,8 @@ public final class PostgresStore: Store {
             for (cell, column) in zip(row, table.columns) {
                 switch column.type {
                 case .real: values.append(try cell.decode(Double?.self).map(Value.real) ?? .null)
-                case .integer, .money, .instant, .boolean: values.append(try cell.decode(Int64?.self).map(Value.integer) ?? .null)
-                case .text, .date, .word: values.append(try cell.decode(String?.self).map(Value.text) ?? .null)
+                case .integer, .instant, .boolean: values.append(try cell.decode(Int64?.self).map(Value.integer) ?? .null)
+                case .text, .date, .localTime, .actionSet, .word: values.append(try cell.decode(String?.self).map(Value.text) ?? .null)
                 }
             }
             return values
@@ -239,6 +244,14 @@ public final class PostgresStore: Store {
         let sql = select(table) + " WHERE customer_id BETWEEN $1 AND $2" + orderBy(table)
         return try await lock.locked {
             try decode(try await run(sql, [.text(customers.lowerBound), .text(customers.upperBound)]), table)
+        }
+    }
+
+    public func maxInstant(of column: String, in table: StoreTable) async throws -> Int64? {
+        let c = table.columns[table.index(column)]
+        precondition(c.type == .instant, "maxInstant: \(table.name).\(column) is not an instant column")
+        return try await lock.locked {
+            try await run("SELECT (extract(epoch FROM max(\(c.sqlName))) * 1000000)::int8 FROM \(table.name)")[0].decode(Int64?.self)
         }
     }
 

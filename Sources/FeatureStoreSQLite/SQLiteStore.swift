@@ -80,10 +80,11 @@ public final class SQLiteStore: Store {
         let columns = table.columns.map(\.sqlName)
         let keys = Set(table.key)
         let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
-        let sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES ("
-            + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ") ON CONFLICT ("
-            + table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ") + ") DO "
-            + (updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", "))
+        let placeholders: String = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+        let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
+        let sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
+            + "ON CONFLICT (\(keyList)) DO \(action)"
         let statement = try db.makeStatement(sql: sql)
         let s = statement.sqliteStatement
         let connection = db.sqliteConnection
@@ -142,6 +143,12 @@ public final class SQLiteStore: Store {
                   [.text(customers.lowerBound), .text(customers.upperBound)])
     }
 
+    public func maxInstant(of column: String, in table: StoreTable) async throws -> Int64? {
+        let c = table.columns[table.index(column)]
+        precondition(c.type == .instant, "maxInstant: \(table.name).\(column) is not an instant column")
+        return try sqliteErrors("") { try pool.read { try Int64.fetchOne($0, sql: "SELECT max(\(c.sqlName)) FROM \(table.name)") } }
+    }
+
     public func existing(_ keys: Set<[String]>, in table: StoreTable) async throws -> Set<[String]> {
         let names = table.keyIndices.map { table.columns[$0].sqlName }
         let keyList = Array(keys)
@@ -191,8 +198,8 @@ public final class SQLiteStore: Store {
                         if sqlite3_column_type(s, k) == SQLITE_NULL { row.append(.null); continue }
                         switch column.type {
                         case .real: row.append(.real(sqlite3_column_double(s, k)))
-                        case .integer, .money, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
-                        case .text, .date, .word:
+                        case .integer, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
+                        case .text, .date, .localTime, .actionSet, .word:
                             let n = Int(sqlite3_column_bytes(s, k))
                             let p = sqlite3_column_text(s, k)!
                             row.append(.text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
@@ -211,7 +218,7 @@ public final class SQLiteStore: Store {
 }
 
 /// SQLite's `SQLITE_TRANSIENT`: the library copies bound text before the call returns.
-let SQLITE_TRANSIENT_POINTER = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+let SQLITE_TRANSIENT_POINTER = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// Runs `body`, turning GRDB's `DatabaseError` into `StoreError.database` with the SQL and result code.
 func sqliteErrors<T>(_ sql: String, _ body: () throws -> T) throws -> T {

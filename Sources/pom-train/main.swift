@@ -2,4 +2,4 @@ import LinAlg
 import POMCommandLine
 
 BLASRuntime.selectFastKernel()
-PomTrain.main()
+await PomTrain.main()

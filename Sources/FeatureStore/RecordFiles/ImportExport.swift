@@ -17,7 +17,14 @@ public enum RecordImport {
     @discardableResult
     public static func run(directory: String, into store: any Store) async throws -> TransferSummary {
         let batches = try await load(directory: directory, store: store)
-        try await store.write(batches.map { TableRows(table: $0.table, rows: $0.rows) })
+        var writes: [TableRows] = []
+        for batch in batches {
+            writes.append(TableRows(table: batch.table, rows: batch.rows))
+            if batch.table.name == Schema.contactPoints.name {
+                writes.append(TableRows(table: Schema.contactPointVersions, rows: batch.rows))
+            }
+        }
+        try await store.write(writes)
         return TransferSummary(rows: Dictionary(uniqueKeysWithValues: batches.map { ($0.table.name, $0.rows.count) }),
                                files: batches.map { URL(fileURLWithPath: $0.path).lastPathComponent })
     }
@@ -70,8 +77,8 @@ public enum RecordImport {
                 }
                 guard !missing.isEmpty else { continue }
                 let inStore = try await store?.existing(Set(missing.keys), in: target) ?? []
-                if let (key, r) = missing.filter({ !inStore.contains($0.key) }).min(by: { $0.value < $1.value }) {
-                    let what = targetName == "customers" ? "customer" : targetName == "invoices" ? "invoice" : "message"
+                if let (key, r) = missing.filter({ !inStore.contains($0.key) }).min(by: { $0.value < $1.value }).map({ ($0.key, $0.value) }) {
+                    let what = String(targetName.dropLast()).replacingOccurrences(of: "_", with: " ")
                     throw records.error(row: r, column: column.name, value: key.last,
                                         "unknown \(what): not in \(target.file) nor in the store"
                                             + (key.count > 1 ? " for customer '\(key[0])'" : ""))

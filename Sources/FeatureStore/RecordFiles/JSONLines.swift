@@ -13,6 +13,8 @@ enum JSONField: Equatable {
 /// allowed). Errors name the file, line and, where known, the key.
 struct JSONLinesReader {
     let path: String
+    /// Keys whose value is a nested object of fields, read as `key.field`.
+    var groups: Set<String> = []
 
     /// Calls `body` with each object's (key, value) pairs in file order and the object's line.
     func forEachObject(_ body: ([(String, JSONField)], Int) throws -> Void) throws {
@@ -30,7 +32,7 @@ struct JSONLinesReader {
             while cursor < p.count {
                 var end = cursor
                 while end < p.count && p[end] != UInt8(ascii: "\n") { end += 1 }
-                var parser = Parser(p: p, i: cursor, end: end, file: path, line: line)
+                var parser = Parser(p: p, i: cursor, end: end, file: path, line: line, groups: groups)
                 parser.skipSpace()
                 if parser.i < end {
                     pairs.removeAll(keepingCapacity: true)
@@ -51,6 +53,7 @@ struct JSONLinesReader {
         let end: Int
         let file: String
         let line: Int
+        let groups: Set<String>
 
         func fail(_ message: String, key: String? = nil) -> CSVError {
             CSVError(file: file, line: line, column: key, message: message + " (a JSON object per line expected)")
@@ -66,17 +69,22 @@ struct JSONLinesReader {
             i += 1
         }
 
-        mutating func object(into pairs: inout [(String, JSONField)]) throws {
+        mutating func object(into pairs: inout [(String, JSONField)], prefix: String = "") throws {
             try expect(UInt8(ascii: "{"))
             skipSpace()
             if i < end && p[i] == UInt8(ascii: "}") { i += 1; return }
             while true {
                 skipSpace()
                 guard i < end, p[i] == UInt8(ascii: "\"") else { throw fail("expected a key in double quotes") }
-                let key = try string()
+                let key = prefix + (try string())
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
-                pairs.append((key, try value(key: key)))
+                if prefix.isEmpty && groups.contains(key) {
+                    guard i < end, p[i] == UInt8(ascii: "{") else { throw fail("expected an object", key: key) }
+                    try object(into: &pairs, prefix: key + ".")
+                } else {
+                    pairs.append((key, try value(key: key)))
+                }
                 skipSpace()
                 guard i < end else { throw fail("the object is not closed", key: key) }
                 if p[i] == UInt8(ascii: ",") { i += 1; continue }

@@ -76,25 +76,26 @@ public enum RecordFiles {
             }
             throw loaded.error(row: row, column: column.name, value: text, "\(what); expected \(column.type.expectation)")
         }
-        if column.nonNegative, let v = value.real, v < 0 {
-            throw loaded.error(row: row, column: column.name, value: text, "negative amount; expected 0 or more")
+        if let check = column.check, !check.admits(value) {
+            throw loaded.error(row: row, column: column.name, value: text, check.complaint(value))
         }
         return value
     }
 
     static func readJSONLines(_ table: StoreTable, path: String) throws -> LoadedRecords {
         var index: [String: Int] = [:]
-        for (k, c) in table.columns.enumerated() { index[c.name] = k }
+        for (k, c) in table.columns.enumerated() { index[c.jsonKey] = k }
+        let groups = Set(table.columns.compactMap(\.group))
         var rows: [[Value]] = []
         var lines: [Int] = []
         let placeholder = LoadedRecords(table: table, path: path, rows: [], line: { $0 + 1 })
-        try JSONLinesReader(path: path).forEachObject { pairs, line in
+        try JSONLinesReader(path: path, groups: groups).forEachObject { pairs, line in
             var texts = [String?](repeating: nil, count: table.columns.count)
             var present = [Bool](repeating: false, count: table.columns.count)
             for (key, field) in pairs {
                 guard let k = index[key] else {
                     throw CSVError(file: path, line: line, column: key,
-                                   message: "unknown key; \(table.file) has: \(table.columns.map(\.name).joined(separator: ", "))")
+                                   message: "unknown key; \(table.file) has: \(table.columns.map(\.jsonKey).joined(separator: ", "))")
                 }
                 present[k] = true
                 switch field {
@@ -108,7 +109,7 @@ public enum RecordFiles {
             row.reserveCapacity(table.columns.count)
             for (k, column) in table.columns.enumerated() {
                 if !present[k] && !column.optional {
-                    throw CSVError(file: path, line: line, column: column.name, message: "required key is missing")
+                    throw CSVError(file: path, line: line, column: column.jsonKey, message: "required key is missing")
                 }
                 row.append(try parse(texts[k] ?? "", column, here, 0))
             }
@@ -153,27 +154,42 @@ public enum RecordFiles {
         out.reserveCapacity(rows.count * 64)
         switch table.format {
         case .csv:
-            out += table.columns.map { csvField($0.name) }.joined(separator: ",") + "\n"
+            out += table.columns.map { FeatureStore.csvField($0.name) }.joined(separator: ",") + "\n"
             for row in rows {
                 for (k, column) in table.columns.enumerated() {
                     if k > 0 { out += "," }
-                    out += csvField(column.type.format(row[k]))
+                    out += FeatureStore.csvField(column.type.format(row[k]))
                 }
                 out += "\n"
             }
         case .jsonLines:
+            // Keys sorted at every level, absent optional keys left out, groups always present
+            // (as the event log writer does).
+            let top = Set(table.columns.map { $0.group ?? $0.name })
+            let order = top.sorted().map { key -> (String, [Int]) in
+                let members = table.columns.indices.filter { (table.columns[$0].group ?? table.columns[$0].name) == key }
+                return (key, members.sorted { table.columns[$0].name < table.columns[$1].name })
+            }
             for row in rows {
                 out += "{"
                 var first = true
-                for (k, column) in table.columns.enumerated() where !row[k].isNull {
+                for (key, members) in order {
+                    let isGroup = table.columns[members[0]].group != nil
+                    if !isGroup && row[members[0]].isNull { continue }
                     if !first { out += "," }
                     first = false
-                    out += jsonQuoted(column.name) + ":"
-                    let text = column.type.format(row[k])
-                    switch column.type {
-                    case .integer, .real: out += text
-                    case .boolean: out += text
-                    default: out += jsonQuoted(text)
+                    out += jsonQuoted(key) + ":"
+                    if isGroup {
+                        out += "{"
+                        var firstMember = true
+                        for k in members where !row[k].isNull {
+                            if !firstMember { out += "," }
+                            firstMember = false
+                            out += jsonQuoted(table.columns[k].name) + ":" + jsonValue(row[k], table.columns[k])
+                        }
+                        out += "}"
+                    } else {
+                        out += jsonValue(row[members[0]], table.columns[members[0]])
                     }
                 }
                 out += "}\n"
@@ -182,9 +198,12 @@ public enum RecordFiles {
         try writeAtomically(Data(out.utf8), to: path)
     }
 
-    static func csvField(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    static func jsonValue(_ value: Value, _ column: StoreColumn) -> String {
+        let text = column.type.format(value)
+        switch column.type {
+        case .integer, .real, .boolean: return text
+        default: return jsonQuoted(text)
+        }
     }
 }
 

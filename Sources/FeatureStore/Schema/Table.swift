@@ -8,14 +8,16 @@ public enum ColumnType: Sendable, Hashable {
     case integer
     /// A real number. Stored as REAL / DOUBLE PRECISION.
     case real
-    /// A decimal amount with at most two decimals, written `123.45`; stored as minor units
-    /// (INTEGER / BIGINT, column `<name>_cents`).
-    case money
     /// A UTC instant, written ISO 8601 (`2026-03-02T09:15:00Z`); stored as microseconds since the
     /// epoch in SQLite and as `timestamptz` in PostgreSQL.
     case instant
     /// A calendar date `YYYY-MM-DD`; stored as TEXT in SQLite and `date` in PostgreSQL.
     case date
+    /// A wall-clock time in the customer's zone, `YYYY-MM-DDTHH:MM:SS`; stored as TEXT in SQLite
+    /// and `timestamp` (without time zone) in PostgreSQL.
+    case localTime
+    /// A set of delivery actions as 189 hexadecimal digits (`ActionSet`); stored as TEXT.
+    case actionSet
     /// `true` / `false`; stored as INTEGER 0/1 in SQLite and `boolean` in PostgreSQL.
     case boolean
     /// One of a fixed set of words (a channel, a status); stored as TEXT.
@@ -32,9 +34,10 @@ public enum ColumnType: Sendable, Hashable {
         case .text: return "text"
         case .integer: return "a whole number"
         case .real: return "a finite number"
-        case .money: return "an amount with at most two decimals, e.g. 120.50"
         case .instant: return "an ISO 8601 instant such as 2026-03-02T09:15:00Z"
         case .date: return "a date YYYY-MM-DD"
+        case .localTime: return "a local time YYYY-MM-DDTHH:MM:SS"
+        case .actionSet: return "\(ActionSet.hexDigits) hexadecimal digits (a bit mask over the \(DeliveryAction.count) delivery actions)"
         case .boolean: return "true or false"
         case .word(let words): return "one of: " + words.joined(separator: ", ")
         }
@@ -51,13 +54,17 @@ public enum ColumnType: Sendable, Hashable {
         case .real:
             guard let d = parseDouble(bytes), d.isFinite else { return nil }
             return .real(d)
-        case .money:
-            return Money.parse(bytes).map(Value.integer)
         case .instant:
             return CivilTime.parseInstant(bytes).map(Value.integer)
         case .date:
             guard CivilTime.parseDate(bytes) != nil else { return nil }
             return .text(String(decoding: bytes, as: UTF8.self))
+        case .localTime:
+            let s = String(decoding: bytes, as: UTF8.self)
+            return LocalDateTime(parsing: s) == nil ? nil : .text(s)
+        case .actionSet:
+            let s = String(decoding: bytes, as: UTF8.self)
+            return ActionSet(hex: s) == nil ? nil : .text(s)
         case .boolean:
             let s = String(decoding: bytes, as: UTF8.self)
             if s == "true" { return .integer(1) }
@@ -76,11 +83,10 @@ public enum ColumnType: Sendable, Hashable {
     }
 
     /// The file form of a stored value (the inverse of `parse` up to the canonical spelling:
-    /// instants in UTC with `Z`, amounts with two decimals, reals in Swift's shortest round-trip form).
+    /// instants in UTC with `Z`, reals in Swift's shortest round-trip form).
     public func format(_ value: Value) -> String {
         switch (self, value) {
         case (_, .null): return ""
-        case (.money, .integer(let v)): return Money.format(minorUnits: v)
         case (.instant, .integer(let v)): return CivilTime.formatInstant(micros: v)
         case (.boolean, .integer(let v)): return v != 0 ? "true" : "false"
         case (.real, .real(let v)): return formatReal(v)
@@ -92,35 +98,70 @@ public enum ColumnType: Sendable, Hashable {
     }
 }
 
-/// Shortest round-trip spelling of a double, without a trailing `.0` for whole numbers.
-public func formatReal(_ v: Double) -> String {
-    if v.rounded() == v && abs(v) < 1e15 { return String(Int64(v)) }
-    return "\(v)"
+/// Shortest round-trip spelling of a double (Swift's `description`, as the record writers use).
+public func formatReal(_ v: Double) -> String { "\(v)" }
+
+/// A constraint on a column's values beyond its type.
+public enum ValueCheck: Sendable, Hashable {
+    /// A number ≥ 0 (amounts, costs).
+    case nonNegative
+    /// A number > 0.
+    case positive
+    /// A probability in (0, 1].
+    case probability
+    /// One of the listed whole numbers.
+    case oneOf([Int64])
+
+    /// Whether `value` passes.
+    public func admits(_ value: Value) -> Bool {
+        switch self {
+        case .nonNegative: return (value.real ?? 0) >= 0
+        case .positive: return (value.real ?? 1) > 0
+        case .probability: return value.real.map { $0 > 0 && $0 <= 1 } ?? true
+        case .oneOf(let allowed): return value.integer.map(allowed.contains) ?? true
+        }
+    }
+
+    /// The problem with `value` and what would be right, for error messages.
+    public func complaint(_ value: Value) -> String {
+        switch self {
+        case .nonNegative: return "negative amount; expected 0 or more"
+        case .positive: return (value.real ?? 0) < 0 ? "negative amount; expected more than 0" : "zero; expected more than 0"
+        case .probability: return "not a probability; expected a number in (0, 1]"
+        case .oneOf(let allowed): return "not allowed; expected one of: " + allowed.map(String.init).joined(separator: ", ")
+        }
+    }
 }
 
 /// A column of a table: its name in the record files, its name in SQL, type and constraints.
 public struct StoreColumn: Sendable, Hashable {
     /// The name in the record files' header (or JSON key).
     public var name: String
-    /// The column name in SQL (`<name>_cents` for money, `name` otherwise).
+    /// The column name in SQL.
     public var sqlName: String
     public var type: ColumnType
     /// Whether the value may be empty (SQL NULL). Non-optional exactly where the record's field is.
     public var optional: Bool
-    /// Whether a number must not be negative (amounts).
-    public var nonNegative: Bool
+    /// A constraint beyond the type, if any.
+    public var check: ValueCheck?
     /// The table whose key this column references (with the row's customer), if any.
     public var references: String?
+    /// In JSON Lines files: the key of the nested object holding this field (`payload`), if any.
+    public var group: String?
 
-    public init(_ name: String, _ type: ColumnType, optional: Bool = false, nonNegative: Bool = false,
-                references: String? = nil) {
+    public init(_ name: String, _ type: ColumnType, optional: Bool = false, check: ValueCheck? = nil,
+                references: String? = nil, group: String? = nil, sqlName: String? = nil) {
         self.name = name
-        self.sqlName = type == .money ? name + "_cents" : name
+        self.sqlName = sqlName ?? name
         self.type = type
         self.optional = optional
-        self.nonNegative = nonNegative
+        self.check = check
         self.references = references
+        self.group = group
     }
+
+    /// The key in a JSON Lines file: `group.name` for a nested field.
+    public var jsonKey: String { group.map { $0 + "." + name } ?? name }
 }
 
 /// How a table's record file is written.
