@@ -11,7 +11,7 @@ struct StoreSchemaTests {
           arguments: Backend.allCases)
     func migrations(_ backend: Backend) async throws {
         let store = try await freshStore(backend)
-        let known = migrations(for: store.location)
+        let known = FeatureStoreBackends.migrations(for: store.location)
         let applied = try await store.appliedMigrations()
         #expect(applied.map(\.version) == known.map(\.version))
         #expect(applied.map(\.checksum) == known.map(\.checksum))
@@ -218,5 +218,56 @@ struct ImportExportTests {
         let customers = try await store.allRows(of: Schema.customers)
         #expect(customers.allSatisfy { $0[Schema.customers.index("locale")] == .text("de-DE") })
         try await store.close()
+    }
+}
+
+@Suite("Event log reading")
+struct EventLogReadingTests {
+    @Test("Events written by the event-log writer read back field for field, escapes and nested payload included")
+    func readsWhatTheWriterWrites() throws {
+        let dir = try temporaryDirectory("events")
+        let events = [
+            Event(id: "E1", kind: .bouncedHard, customerId: "C1", invoiceId: "I1", messageId: "M1",
+                  occurredAt: UTCTimestamp.parse("2026-03-02T08:15:00Z")!,
+                  payload: EventPayload(contactPointId: "P1", reason: "unknown \"user\"\n\tü/€ \u{1}")),
+            Event(id: "E2", kind: .payment, customerId: "C1", invoiceId: "I1", messageId: nil,
+                  occurredAt: UTCTimestamp.parse("2026-03-03T08:15:00Z")!,
+                  payload: EventPayload(amountMinor: 12950, currency: "EUR", paymentId: "P9")),
+            Event(id: "E3", kind: .opened, customerId: "C1", invoiceId: "I1", messageId: "M1",
+                  occurredAt: UTCTimestamp.parse("2026-03-04T08:15:00Z")!),
+        ]
+        try EventLogWriter.write(events, directory: dir)
+        let loaded = try RecordFiles.read(Schema.events, path: dir + "/events.jsonl")
+        let t = Schema.events
+        #expect(loaded.rows.count == 3)
+        #expect(loaded.rows[0][t.index("reason")] == .text("unknown \"user\"\n\tü/€ \u{1}"))
+        #expect(loaded.rows[0][t.index("kind")] == .text("bounced_hard"))
+        #expect(loaded.rows[1][t.index("amount_minor")] == .integer(12950))
+        #expect(loaded.rows[1][t.index("message_id")] == .null)
+        #expect(loaded.rows[2][t.index("occurred_at")] == .integer(1_772_612_100_000_000))
+        #expect(loaded.line(2) == 3)
+        // Written back, the lines are the writer's, byte for byte.
+        try RecordFiles.write(t, rows: loaded.rows, to: dir + "/again.jsonl")
+        #expect(try lines(dir + "/again.jsonl") == lines(dir + "/events.jsonl"))
+    }
+
+    @Test("Malformed lines and unknown keys are refused with the file and line")
+    func refusesMalformedLines() throws {
+        let dir = try temporaryDirectory("events")
+        let path = dir + "/events.jsonl"
+        let good = #"{"customer_id":"C1","id":"E1","invoice_id":"I1","kind":"opened","occurred_at":"2026-03-02T08:15:00Z","payload":{}}"#
+        try (good + "\n\n" + #"{"customer_id":"C1","id":"E2""# + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: CSVError.self) { try RecordFiles.read(Schema.events, path: path) }
+        do {
+            _ = try RecordFiles.read(Schema.events, path: path)
+        } catch let error as CSVError {
+            #expect(error.line == 3)
+        }
+        try (good.replacingOccurrences(of: #""payload":{}"#, with: #""payload":{"colour":"red"}"#) + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: CSVError(file: path, line: 1, column: "payload.colour",
+                                 message: "unknown key; events.jsonl has: " + Schema.events.columns.map(\.jsonKey).joined(separator: ", "))) {
+            try RecordFiles.read(Schema.events, path: path)
+        }
     }
 }
