@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Optimizer", targets: ["Optimizer"]),
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
+        .library(name: "Simulator", targets: ["Simulator"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -21,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -34,8 +36,9 @@ let package = Package(
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
         .target(name: "Vocabulary"),
-        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary"]),
+        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
+        .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -50,7 +53,7 @@ let package = Package(
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,6 +15,7 @@ let package = Package(
                 .product(name: "Optimizer", package: "pom"),
                 .product(name: "FeatureStore", package: "pom"),
                 .product(name: "FeatureStoreBackends", package: "pom"),
+                .product(name: "Simulator", package: "pom"),
             ]),
     ],
     swiftLanguageModes: [.v6]

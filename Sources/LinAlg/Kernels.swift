@@ -49,7 +49,10 @@ public func totalLogLoss(labels y: [Double], logits z: [Double], weights w: [Dou
 /// Rows per block for streaming kernels: about 128 KiB of the design, so a block read from
 /// memory once stays in the core's L2 cache for the second BLAS call over it.
 func streamingBlockRows(columns: Int) -> Int {
-    Swift.max(64, Swift.min(4096, 16_384 / Swift.max(columns, 1)))
+    if let text = ProcessInfo.processInfo.environment["POM_BLOCK_KIB"], let kib = Int(text) {
+        return Swift.max(64, Swift.min(8192, kib * 128 / Swift.max(columns, 1)))
+    }
+    return Swift.max(64, Swift.min(4096, 16_384 / Swift.max(columns, 1)))
 }
 
 /// The weighted Gram matrix `Xᵀ·diag(w)·X` of a tall design, reading `X` once.
@@ -67,6 +70,7 @@ public func weightedGram(_ x: MatrixView, weights: [Double]? = nil) -> Matrix {
         var acc = [Double](repeating: 0, count: p * p)
         let blockRows = streamingBlockRows(columns: p)
         var buffer = [Double](repeating: 0, count: blockRows * p)
+        var scales = [Double](repeating: 0, count: blockRows)
         x.withUnsafeElements { xp, ldx in
             weights.withOptionalBuffer { wp in
                 buffer.withUnsafeMutableBufferPointer { bp in
@@ -74,14 +78,17 @@ public func weightedGram(_ x: MatrixView, weights: [Double]? = nil) -> Matrix {
                         var start = range.lowerBound
                         while start < range.upperBound {
                             let b = Swift.min(blockRows, range.upperBound - start)
+                            if let wp {
+                                for i in 0..<b {
+                                    let wi = wp[start + i]
+                                    precondition(wi >= 0, "weightedGram: negative weight \(wi) at row \(start + i)")
+                                    scales[i] = wi.squareRoot()
+                                }
+                            }
                             for j in 0..<p {
                                 let src = xp + start + j * ldx, dst = bp.baseAddress! + j * b
-                                if let wp {
-                                    for i in 0..<b {
-                                        let wi = wp[start + i]
-                                        precondition(wi >= 0, "weightedGram: negative weight \(wi) at row \(start + i)")
-                                        dst[i] = wi.squareRoot() * src[i]
-                                    }
+                                if wp != nil {
+                                    for i in 0..<b { dst[i] = scales[i] * src[i] }
                                 } else {
                                     for i in 0..<b { dst[i] = src[i] }
                                 }
@@ -151,8 +158,10 @@ public func logisticPass(design x: MatrixView, labels y: [Double], weights: [Dou
                                 for i in 0..<b {
                                     let zi = zp[i], yi = yp[start + i]
                                     let wi = wp?[start + i] ?? 1
-                                    let s = sigmoid(zi)
-                                    loss += wi * (log1pExp(zi) - yi * zi)
+                                    // One exponential serves both σ(z) and log(1 + e^z).
+                                    let e = exp(-abs(zi))
+                                    let s = zi >= 0 ? 1 / (1 + e) : e / (1 + e)
+                                    loss += wi * (Swift.max(zi, 0) + log1p(e) - yi * zi)
                                     zp[i] = wi * (s - yi)
                                     if wantHessian { hscale[i] = (wi * s * (1 - s)).squareRoot() }
                                 }

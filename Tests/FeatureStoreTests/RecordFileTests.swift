@@ -121,6 +121,25 @@ struct RecordFileTests {
         #expect(try lines.map { try decoder.decode(Event.self, from: Data($0.utf8)) } == events)
     }
 
+    @Test("Hand-written event lines equal the JSON encoder's output, also for awkward strings")
+    func eventLinesMatchEncoder() throws {
+        let encoder = UTCTimestamp.jsonEncoder()
+        let awkward = ["plain", "quote \" and backslash \\", "line\nbreak\ttab\r", "bell\u{07}\u{08}\u{0C}\u{1F}", "päyment/é 💶", ""]
+        var rng = Xoshiro256(seed: 3)
+        for (k, text) in awkward.enumerated() {
+            for kind in EventKind.allCases {
+                let payload = EventPayload(amountMinor: rng.uniform() < 0.5 ? Int64(k * 1000) : nil, currency: rng.uniform() < 0.5 ? text : nil,
+                                           paymentId: rng.uniform() < 0.5 ? text : nil, channel: rng.uniform() < 0.5 ? .sms : nil,
+                                           contactPointId: rng.uniform() < 0.5 ? text : nil, reason: rng.uniform() < 0.5 ? text : nil,
+                                           installments: rng.uniform() < 0.5 ? 3 : nil, via: rng.uniform() < 0.5 ? text : nil)
+                let e = Event(id: "E\(k)" + text, kind: kind, customerId: text, invoiceId: "I/" + text,
+                              messageId: rng.uniform() < 0.5 ? text : nil, occurredAt: Date(timeIntervalSince1970: Double(k) * 1e8), payload: payload)
+                let expected = String(decoding: try encoder.encode(e), as: UTF8.self) + "\n"
+                #expect(e.jsonLine == expected)
+            }
+        }
+    }
+
     @Test("Every record's columns are its coding keys")
     func columns() {
         #expect(Customer.columns == ["id", "locale", "country", "time_zone", "preferred_channel", "created_at"])

@@ -10,22 +10,43 @@ struct BenchResult: Codable {
     var rate: Double?
     var rateUnit: String?
     var peakRSSMiB: Double
+    /// Memory the timed operation added at its peak over what was resident before it (MiB).
+    var extraPeakMiB: Double? = nil
     var note: String?
 
     var line: String {
         var s = "\(group)/\(name): " + String(format: "%.4f s (median of %d)", medianSeconds, runs)
         if let rate, let rateUnit { s += String(format: ", %.3g %@", rate, rateUnit) }
         s += String(format: ", peak RSS %.0f MiB", peakRSSMiB)
+        if let extraPeakMiB { s += String(format: ", +%.0f MiB during the operation", extraPeakMiB) }
         if let note { s += " — \(note)" }
         return s
     }
 }
 
-/// Peak resident set size of this process so far, in MiB.
-func peakRSSMiB() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
-    return Double(usage.ru_maxrss) / 1024
+/// Peak resident set size of this process (since the last `resetPeakRSS()`), in MiB.
+func peakRSSMiB() -> Double { procStatus("VmHWM") }
+
+/// Current resident set size, in MiB.
+func currentRSSMiB() -> Double { procStatus("VmRSS") }
+
+/// Resets the kernel's peak-RSS mark (Linux ≥ 4.0: writing 5 to /proc/self/clear_refs).
+func resetPeakRSS() {
+    if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+        handle.write(Data("5".utf8))
+        try? handle.close()
+    }
+}
+
+private func procStatus(_ key: String) -> Double {
+    guard let handle = FileHandle(forReadingAtPath: "/proc/self/status"),
+          let data = try? handle.readToEnd() else { return .nan }
+    try? handle.close()
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(key + ":") {
+        let kib = line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ").first
+        return (kib.flatMap { Double($0) } ?? .nan) / 1024
+    }
+    return .nan
 }
 
 /// Wall-clock seconds of `body`.
@@ -38,17 +59,23 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 /// Runs `body` once to warm up, then `runs` times, and reports the median.
 func measure(_ group: String, _ name: String, runs: Int = 5, rate: ((Double) -> Double)? = nil, unit: String? = nil,
              note: String? = nil, _ body: () throws -> Void) rethrows -> BenchResult {
+    let baseline = currentRSSMiB()
+    resetPeakRSS()
     try body()
+    let extra = peakRSSMiB() - baseline
     var times = [Double]()
     for _ in 0..<runs { times.append(try seconds(body)) }
     times.sort()
     let median = times[times.count / 2]
     return BenchResult(group: group, name: name, medianSeconds: median, runs: runs,
-                       rate: rate.map { $0(median) }, rateUnit: unit, peakRSSMiB: peakRSSMiB(), note: note)
+                       rate: rate.map { $0(median) }, rateUnit: unit, peakRSSMiB: peakRSSMiB(), extraPeakMiB: extra,
+                       note: note)
 }
 
-/// Keeps a value alive and observable so the optimiser cannot drop the work that made it.
+nonisolated(unsafe) private var sink: Any? = nil
+
+/// Keeps a value observable so the optimiser cannot drop the work that made it.
 @inline(never)
 func blackHole<T>(_ value: T) {
-    withExtendedLifetime(value) {}
+    sink = value
 }

@@ -6,6 +6,7 @@ import LinAlg
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
     ("store", storeBenchmarks),
+    ("simulator", simulatorBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()
@@ -30,6 +31,6 @@ for group in groups where arguments.isEmpty || arguments.contains(group.name) {
         } else {
             print(result.line)
         }
-        fflush(stdout)
+        fflush(nil)
     }
 }

@@ -51,6 +51,34 @@ public final class AtomicFileWriter {
         if buffer.count >= AtomicFileWriter.bufferSize { try flush() }
     }
 
+    /// Appends one CSV row: the fields quoted as `csvField` does, comma-separated, LF-terminated.
+    public func writeRow(_ fields: [String]) throws {
+        for (k, field) in fields.enumerated() {
+            if k > 0 { buffer.append(UInt8(ascii: ",")) }
+            var f = field
+            f.withUTF8 { u in
+                var quote = false
+                for b in u where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 10 || b == 13 {
+                    quote = true
+                    break
+                }
+                if !quote, let first = u.first, let last = u.last, first == 32 || last == 32 { quote = true }
+                if !quote {
+                    buffer.append(contentsOf: u)
+                } else {
+                    buffer.append(UInt8(ascii: "\""))
+                    for b in u {
+                        if b == UInt8(ascii: "\"") { buffer.append(b) }
+                        buffer.append(b)
+                    }
+                    buffer.append(UInt8(ascii: "\""))
+                }
+            }
+        }
+        buffer.append(10)
+        if buffer.count >= AtomicFileWriter.bufferSize { try flush() }
+    }
+
     func flush() throws {
         guard let handle else { preconditionFailure("AtomicFileWriter: write after commit") }
         let n = buffer.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, handle) }
@@ -117,7 +145,7 @@ public final class CSVRecordWriter<Record: CSVRecord> {
 
     /// Appends one row.
     public func append(_ record: Record) throws {
-        try file.write(record.csvFields.map(csvField).joined(separator: ",") + "\n")
+        try file.writeRow(record.csvFields)
         count += 1
     }
 
@@ -135,7 +163,6 @@ public final class CSVRecordWriter<Record: CSVRecord> {
 /// Streams events into `events.jsonl` (one JSON object per line, keys sorted), atomically.
 public final class EventLogWriter {
     let file: AtomicFileWriter
-    let encoder = UTCTimestamp.jsonEncoder()
     /// Lines written so far.
     public private(set) var count = 0
 
@@ -144,11 +171,11 @@ public final class EventLogWriter {
         file = try AtomicFileWriter(path: path ?? (directory as NSString).appendingPathComponent(Event.fileName))
     }
 
-    /// Appends one event as a line.
+    /// Appends one event as a line (the same bytes `UTCTimestamp.jsonEncoder()` gives, written
+    /// without the generic encoder, which is the bottleneck of history writing).
     public func append(_ event: Event) throws {
-        let data = try encoder.encode(event)
-        try file.write(bytes: data)
-        try file.write("\n")
+        event.appendJSONLine(to: &file.buffer)
+        if file.buffer.count >= AtomicFileWriter.bufferSize { try file.flush() }
         count += 1
     }
 
@@ -174,4 +201,73 @@ public func csvField(_ s: String) -> String {
     if !needs, let f = s.utf8.first, let l = s.utf8.last, f == 32 || l == 32 { needs = true }
     guard needs else { return s }
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+extension Event {
+    /// The event as one line of `events.jsonl` with its newline: keys sorted, absent optional
+    /// keys left out, strings escaped as JSON requires (slashes and non-ASCII text unescaped).
+    public var jsonLine: String {
+        var bytes: [UInt8] = []
+        appendJSONLine(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `jsonLine`'s UTF-8 bytes to `out`.
+    public func appendJSONLine(to out: inout [UInt8]) {
+        func raw(_ s: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func text(_ s: String) { out.append(contentsOf: jsonString(s).utf8) }
+        func int(_ v: some BinaryInteger) { out.append(contentsOf: String(v).utf8) }
+        raw("{\"customer_id\":"); text(customerId)
+        raw(",\"id\":"); text(id)
+        raw(",\"invoice_id\":"); text(invoiceId)
+        raw(",\"kind\":"); text(kind.rawValue)
+        if let messageId { raw(",\"message_id\":"); text(messageId) }
+        raw(",\"occurred_at\":"); text(UTCTimestamp.format(occurredAt))
+        raw(",\"payload\":{")
+        var first = true
+        func key(_ k: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            raw(k)
+        }
+        if let v = payload.amountMinor { key("\"amount_minor\":"); int(v) }
+        if let v = payload.channel { key("\"channel\":"); text(v.rawValue) }
+        if let v = payload.contactPointId { key("\"contact_point_id\":"); text(v) }
+        if let v = payload.currency { key("\"currency\":"); text(v) }
+        if let v = payload.installments { key("\"installments\":"); int(v) }
+        if let v = payload.paymentId { key("\"payment_id\":"); text(v) }
+        if let v = payload.reason { key("\"reason\":"); text(v) }
+        if let v = payload.via { key("\"via\":"); text(v) }
+        raw("}}\n")
+    }
+}
+
+/// `s` as a JSON string literal: `"` and `\\` escaped, control characters as `\n`, `\t` ... or `\u00XX`.
+func jsonString(_ s: String) -> String {
+    var needs = false
+    for b in s.utf8 where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+        needs = true
+        break
+    }
+    guard needs else { return "\"" + s + "\"" }
+    var out = "\""
+    for ch in s.unicodeScalars {
+        switch ch {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        default:
+            if ch.value < 0x20 {
+                let hex = String(ch.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(ch)
+            }
+        }
+    }
+    return out + "\""
 }
