@@ -229,3 +229,35 @@ struct TrainingSetTests {
         #expect(FeatureSchema.hash == "5f876e2fc9fdb0a94c906bc7813086a3815b982ecf4dade97dfc5f99ae1eb167")
     }
 }
+
+@Suite("The shipped sample history")
+struct SampleHistoryTests {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("datasets/sample").path
+
+    @Test("The simulator's sample imports into SQLite and PostgreSQL with the same row counts, exports back to the same rows and gives the same training set")
+    func sampleOnBothBackends() async throws {
+        var counts: [[String: Int]] = []
+        var sets: [TrainingSet] = []
+        for backend in Backend.allCases {
+            let store = try await freshStore(backend)
+            let summary = try await RecordImport.run(directory: Self.sample, into: store)
+            counts.append(try await store.counts())
+            #expect(counts.last! == summary.rows)
+            let out = try temporaryDirectory("sample-export")
+            try await RecordExport.run(from: store, to: out)
+            for table in Schema.tables {
+                let a = try lines(Self.sample + "/" + table.file), b = try lines(out + "/" + table.file)
+                #expect(a.sorted() == b.sorted(), "\(backend) \(table.file)")
+            }
+            sets.append(try await TrainingSetBuilder.build(from: store, options: TrainingSetOptions(customersPerBlock: 50)))
+            try await store.close()
+        }
+        #expect(counts[0] == counts[1])
+        #expect(counts[0]["events"]! > 500)
+        #expect(sets[0].count == counts[0]["decisions"]!)
+        #expect(sets[0] == sets[1])
+        #expect(sets[0].propensities.allSatisfy { $0 > 0 && $0 <= 1 })
+        #expect(sets[0].features.elements.allSatisfy { $0.isFinite })
+    }
+}

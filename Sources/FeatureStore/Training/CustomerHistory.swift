@@ -166,7 +166,10 @@ struct CustomerHistory {
             if m.invoiceID == d.invoiceID { c.messagesOnInvoiceBefore += 1 }
             c.sent[m.channel] += 1
         }
-        for (id, invoice) in invoices where id != d.invoiceID && Int64(invoice.issueDay) * 86_400_000_000 <= t {
+        // In key order, so that sums come out the same to the last bit whatever the dictionary's order.
+        for id in invoices.keys.sorted() where id != d.invoiceID {
+            let invoice = invoices[id]!
+            guard Int64(invoice.issueDay) * 86_400_000_000 <= t else { continue }
             c.priorInvoices += 1
             if let paidAt = fullyPaidAt[id], paidAt < t {
                 c.priorPaid += 1
@@ -235,13 +238,13 @@ struct CustomerHistory {
         let start = t0 ?? d.t
         var first: Int64? = nil
         var amount: Int64 = 0
-        for p in payments where p.invoiceID == d.invoiceID && p.t >= start && p.t <= observedUntil {
+        for p in payments where p.invoiceID == d.invoiceID && p.t >= d.t && p.t <= observedUntil {
             if first == nil { first = p.t }
             if p.t <= start + horizon { amount += p.amountMinor }
         }
         let day = 86_400_000_000.0
         if let first {
-            return (first <= start + horizon, Double(first - start) / day, true, amount, cost)
+            return (first <= start + horizon, Double(max(0, first - start)) / day, true, amount, cost)
         }
         return (false, Double(max(0, observedUntil - start)) / day, false, amount, cost)
     }

@@ -5,12 +5,13 @@ import Vocabulary
 /// A point-in-time training set: one row per logged decision, with the context features as known
 /// at decision time (`FeatureSchema`), the chosen action and its propensity, and the outcomes.
 ///
-/// Outcomes are measured from the send time `t0` of the decision's message (its `scheduled_at`;
-/// the decision time when no message carries the decision id):
-/// - `paidWithinHorizon`: a payment on the invoice at `t0 ≤ paid_at ≤ t0 + H days`;
-/// - `timeToPayDays`/`paid`: days from `t0` to the first payment at or after `t0` (`paid` = 1), or
-///   to the end of observation (`paid` = 0, right-censored);
-/// - `amountPaidMinor`: sum of the payments in that window; `channelCostMinor`: the cost of the
+/// Outcomes look at the invoice's payments from the decision time `t` on, against the send time
+/// `t0` of the decision's message (its `scheduled_at`; `t` when no message carries the decision
+/// id), as the simulator's oracle does ("paid by `t0 + H`", payments before the send count):
+/// - `paidWithinHorizon`: a payment with `t ≤ paid_at ≤ t0 + H days`;
+/// - `timeToPayDays`/`paid`: days from `t0` to the first payment at or after `t` (0 when it came
+///   before the send; `paid` = 1), or to the end of observation (`paid` = 0, right-censored);
+/// - `amountPaidMinor`: sum of the payments in `[t, t0 + H]`; `channelCostMinor`: the cost of the
 ///   decision's messages.
 ///
 /// Rows are ordered by customer id, then decision time, then decision id.
