@@ -78,18 +78,21 @@ public final class PostgresStore: Store {
                     checksum text NOT NULL,
                     applied_at timestamptz NOT NULL DEFAULT now())
                 """)
-            // Serialise concurrent migrators (several workers starting at once).
-            return try await transaction {
-                _ = try await run("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                let pending = try Migration.pending(known: postgresMigrations, applied: try await appliedUnlocked())
-                for migration in pending {
-                    _ = try await run("SAVEPOINT migration")
+            // Each migration in its own transaction; the table lock serialises concurrent migrators
+            // (several workers starting at once), which re-read what is applied once they hold it.
+            var done: [Int] = []
+            while true {
+                let next: Int? = try await transaction {
+                    _ = try await run("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                    let pending = try Migration.pending(known: postgresMigrations, applied: try await appliedUnlocked())
+                    guard let migration = pending.first else { return nil }
                     for statement in Self.statements(migration.sql) { _ = try await run(statement) }
                     _ = try await run("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                                       [.integer(Int64(migration.version)), .text(migration.name), .text(migration.checksum)])
-                    _ = try await run("RELEASE SAVEPOINT migration")
+                    return migration.version
                 }
-                return pending.map(\.version)
+                guard let next else { return done }
+                done.append(next)
             }
         }
     }

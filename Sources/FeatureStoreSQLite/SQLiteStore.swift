@@ -18,6 +18,8 @@ public final class SQLiteStore: Store {
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Bulk imports touch many B-tree pages; 128 MiB of page cache keeps them in memory.
+            try db.execute(sql: "PRAGMA cache_size = -131072")
         }
         pool = try sqliteErrors("") { try DatabasePool(path: path, configuration: configuration) }
         if migrate { try await self.migrate() }
