@@ -78,7 +78,8 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try await store.write([TableRows(table: Schema.events, rows: work.events)])
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            precondition(try await store.count(Schema.events) == n)
+            let written = try await store.count(Schema.events)
+            precondition(written == n, "wrote \(written) of \(n) events")
             try await store.close()
         }
         times.sort()
