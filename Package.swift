@@ -61,7 +61,7 @@ let package = Package(
 
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
-        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"]),
+        .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),

@@ -6,7 +6,7 @@ public struct PomTrain: AsyncParsableCommand {
         commandName: "pom-train",
         abstract: "Train and evaluate pom's channel-optimisation models offline.",
         version: pomVersion,
-        subcommands: [Doctor.self, Simulate.self, Import.self, Export.self])
+        subcommands: [Doctor.self, Simulate.self, SurvivalCommand.self, OffPolicyCommand.self, Import.self, Export.self])
 
     public init() {}
 }

@@ -47,10 +47,10 @@ public struct Simulate: ParsableCommand {
             let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
             FileHandle.standardError.write(Data("simulate: \(done)/\(total) customers (\(Int(rate))/s)\n".utf8))
         }
-        let summary: Simulator.HistorySummary
+        let summary: Simulation.HistorySummary
         switch policy {
-        case .random: summary = try Simulator.writeHistory(world: world, policy: UniformRandomPolicy(), directory: out, progress: report)
-        case .rules: summary = try Simulator.writeHistory(world: world, policy: RuleBasedPolicy(epsilon: epsilon), directory: out, progress: report)
+        case .random: summary = try Simulation.writeHistory(world: world, policy: UniformRandomPolicy(), directory: out, progress: report)
+        case .rules: summary = try Simulation.writeHistory(world: world, policy: RuleBasedPolicy(epsilon: epsilon), directory: out, progress: report)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -1,10 +1,11 @@
+import Dispatch
 import Foundation
 import LinAlg
 import Vocabulary
 import FeatureStore
 
 /// Writing histories and valuing policies in the simulated world.
-public enum Simulator {
+public enum Simulation {
     /// Row counts of a written history.
     public struct HistorySummary: Codable, Sendable, Equatable {
         public var customers = 0, contactPoints = 0, invoices = 0, messages = 0, events = 0, payments = 0, decisions = 0
@@ -48,7 +49,7 @@ public enum Simulator {
             guard !context.candidates.isEmpty else { continue }
             let probabilities = policy.probabilities(for: context)
             precondition(probabilities.count == context.candidates.count && abs(probabilities.reduce(0, +) - 1) < 1e-9,
-                         "Simulator: policy '\(policy.name)' must give one probability per candidate, summing to 1")
+                         "Simulation: policy '\(policy.name)' must give one probability per candidate, summing to 1")
             var rng = Xoshiro256(seed: world.config.seed, keys: 4, UInt64(index), UInt64(step.invoice), UInt64(step.reminder))
             let chosen = sample(probabilities, rng.uniform())
             observe?(DecisionObservation(timeline: timeline, invoice: step.invoice, context: context,
@@ -65,6 +66,8 @@ public enum Simulator {
     /// `events.jsonl`, `payments.csv`, `decisions.csv` (formats in `datasets/README.md`) and
     /// `truth.json`. Every file is written atomically; the same world and policy give
     /// byte-identical files. O(customers), memory O(one customer).
+    /// Customers are simulated in blocks on `BLASRuntime.threads` workers (`POM_THREADS`) and written
+    /// in customer order.
     /// - Parameter progress: called with (customers done, customers in all) about every 5%.
     /// - Throws: `RecordFileError` when a file cannot be written.
     @discardableResult
@@ -86,25 +89,42 @@ public enum Simulator {
         var summary = HistorySummary()
         let n = world.config.customers
         let every = max(1, n / 20)
-        for index in 0..<n {
-            let t = runCustomer(world: world, index: index, policy: policy)
-            try customers.append(t.customer)
-            for r in t.contactPoints { try points.append(r) }
-            for r in t.invoices { try invoices.append(r) }
-            for r in t.messages { try messages.append(r) }
-            for r in t.payments { try payments.append(r) }
-            for r in t.decisions { try decisions.append(r) }
-            let sorted = t.events.enumerated().sorted { ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset) }
-            for e in sorted { try events.append(e.element) }
-            try truth.append(t.traits)
-            summary.customers += 1
-            summary.contactPoints += t.contactPoints.count
-            summary.invoices += t.invoices.count
-            summary.messages += t.messages.count
-            summary.payments += t.payments.count
-            summary.decisions += t.decisions.count
-            summary.events += t.events.count
-            if (index + 1) % every == 0 || index + 1 == n { progress?(index + 1, n) }
+        let block = 1024
+        var reported = 0
+        // Customers are independent: each block is simulated on all workers, then written in
+        // customer order, so the files do not depend on the number of threads.
+        for start in stride(from: 0, to: n, by: block) {
+            let count = min(block, n - start)
+            let results = Slots<CustomerHistory>(count: count)
+            let threads = max(1, min(BLASRuntime.threads, count))
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                for k in stride(from: worker, to: count, by: threads) {
+                    results.set(k, CustomerHistory(runCustomer(world: world, index: start + k, policy: policy)))
+                }
+            }
+            for k in 0..<count {
+                let h = results.get(k)
+                try customers.append(h.customer)
+                for r in h.contactPoints { try points.append(r) }
+                for r in h.invoices { try invoices.append(r) }
+                for r in h.messages { try messages.append(r) }
+                for r in h.payments { try payments.append(r) }
+                for r in h.decisions { try decisions.append(r) }
+                for e in h.events { try events.append(e) }
+                try truth.append(h.traits)
+                summary.customers += 1
+                summary.contactPoints += h.contactPoints.count
+                summary.invoices += h.invoices.count
+                summary.messages += h.messages.count
+                summary.payments += h.payments.count
+                summary.decisions += h.decisions.count
+                summary.events += h.events.count
+            }
+            let done = start + count
+            if done / every > reported || done == n {
+                reported = done / every
+                progress?(done, n)
+            }
         }
         try customers.commit()
         try points.commit()
@@ -153,7 +173,7 @@ public enum Simulator {
                 uniform += values.reduce(0, +) / Double(values.count)
                 for (k, policy) in targets.enumerated() {
                     let probs = policy.probabilities(for: o.context)
-                    precondition(probs.count == values.count, "Simulator.evaluate: policy '\(policy.name)' gave \(probs.count) probabilities for \(values.count) candidates")
+                    precondition(probs.count == values.count, "Simulation.evaluate: policy '\(policy.name)' gave \(probs.count) probabilities for \(values.count) candidates")
                     target[k] += zip(probs, values).reduce(0) { $0 + $1.0 * $1.1 }
                 }
             }
@@ -168,9 +188,13 @@ public enum Simulator {
 
 /// The ground truth of a world: `truth.json`.
 public struct Truth: Codable, Sendable {
+    /// 1.
     public var formatVersion: Int
+    /// Size, seed and start of the world.
     public var config: SimulationConfig
+    /// The population constants.
     public var parameters: WorldParameters
+    /// Every customer's hidden traits, in `customers.csv` order.
     public var customers: [CustomerTraits]
 
     /// Reads `truth.json`.
@@ -206,4 +230,42 @@ final class TruthWriter {
         try file.write("\n]}\n")
         try file.commit()
     }
+}
+
+/// The records of one customer's finished timeline (events in time order).
+struct CustomerHistory: Sendable {
+    var customer: Customer
+    var contactPoints: [ContactPoint]
+    var invoices: [Invoice]
+    var messages: [Message]
+    var payments: [Payment]
+    var decisions: [Decision]
+    var events: [Event]
+    var traits: CustomerTraits
+
+    init(_ t: CustomerTimeline) {
+        customer = t.customer
+        contactPoints = t.contactPoints
+        invoices = t.invoices
+        messages = t.messages
+        payments = t.payments
+        decisions = t.decisions
+        events = t.events.enumerated().sorted { ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset) }.map(\.element)
+        traits = t.traits
+    }
+}
+
+/// Result slots written by worker threads, each slot by exactly one worker.
+final class Slots<T: Sendable>: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<T?>
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.baseAddress!.deinitialize(count: slots.count)
+        slots.deallocate()
+    }
+    func set(_ index: Int, _ value: T) { slots[index] = value }
+    func get(_ index: Int) -> T { slots[index]! }
 }

@@ -3,7 +3,7 @@ import LinAlg
 import Vocabulary
 import FeatureStore
 
-/// A policy the simulator can run (as the logging policy of a history) or value (`Simulator.evaluate`):
+/// A policy the simulator can run (as the logging policy of a history) or value (`Simulation.evaluate`):
 /// a probability for every candidate of a decision context.
 public protocol SimulationPolicy: Sendable {
     /// Name written to `decisions.policy`.
@@ -14,7 +14,7 @@ public protocol SimulationPolicy: Sendable {
     func probabilities(for context: DecisionContext) -> [Double]
 }
 
-/// A policy given by a function — for valuing a learned model with `Simulator.evaluate` or
+/// A policy given by a function — for valuing a learned model with `Simulation.evaluate` or
 /// driving a history with it.
 public struct FunctionPolicy: SimulationPolicy {
     public let name: String
@@ -63,7 +63,7 @@ public struct RuleBasedPolicy: SimulationPolicy {
     /// The action the rule picks (one of the candidates; `context.candidates` must not be empty).
     public func ruleAction(for context: DecisionContext) -> DeliveryAction {
         precondition(!context.candidates.isEmpty, "RuleBasedPolicy: no candidates")
-        let allowed = Set(context.candidates)
+        let allowed = ActionSet(context.candidates)
         var order: [Channel]
         let tone: Tone
         switch context.level {

@@ -37,18 +37,27 @@ public struct ActionValue: Sendable, Equatable {
 /// (`Xoshiro256(seed:keys: 2, customer, invoice, message)`), so the outcome of a message does not
 /// depend on what happened to other customers or in which order the world was driven.
 public final class CustomerTimeline {
+    /// The world the customer belongs to.
     public let world: World
+    /// The customer's position in the world.
     public let index: Int
+    /// The customer as known now (a preferred channel appears once set on the payment page).
     public private(set) var customer: Customer
+    /// Contact points as known now (bounced points retired, submitted points added).
     public private(set) var contactPoints: [ContactPoint]
+    /// Invoices with their current status, flow and step.
     public private(set) var invoices: [Invoice]
+    /// Every message queued so far, with its current status.
     public private(set) var messages: [Message] = []
+    /// Payments received so far.
     public private(set) var payments: [Payment] = []
+    /// Decisions logged so far.
     public internal(set) var decisions: [Decision] = []
     /// Events released so far, in the order they were released.
     public private(set) var events: [Event] = []
     /// Time up to which the timeline has been advanced.
     public private(set) var now: Date
+    /// The customer's hidden traits.
     public let traits: CustomerTraits
 
     var p: WorldParameters { world.parameters }
@@ -57,6 +66,8 @@ public final class CustomerTimeline {
     let spontaneous: [Date?]
     var paymentDue: [(time: Date, message: Int?)?]
     let agencyAt: [Date]
+    /// Decision instants per invoice and reminder.
+    let reminders: [[Date]]
     var agencyDone: [Bool]
     var info: [MessageInfo] = []
     var pending: [Pending] = []
@@ -111,6 +122,10 @@ public final class CustomerTimeline {
             agency.append(Self.instant(inv.dueDate.adding(days: world.parameters.agencyDay), hour: world.parameters.decisionHour, in: timeZone))
         }
         agencyAt = agency
+        let zone = timeZone, parameters = world.parameters
+        reminders = generated.invoices.map { inv in
+            parameters.reminderDays.map { Self.instant(inv.dueDate.adding(days: $0), hour: parameters.decisionHour, in: zone) }
+        }
         for i in invoices.indices { schedule(agencyAt[i], .agency(i)) }
     }
 
@@ -141,9 +156,7 @@ public final class CustomerTimeline {
     }
 
     /// The decision instant of reminder `k` for invoice `i`: `decisionHour`:00 local on due + `reminderDays[k]`.
-    public func reminderInstant(invoice i: Int, reminder k: Int) -> Date {
-        Self.instant(invoices[i].dueDate.adding(days: p.reminderDays[k]), hour: p.decisionHour, in: timeZone)
-    }
+    public func reminderInstant(invoice i: Int, reminder k: Int) -> Date { reminders[i][k] }
 
     // MARK: Candidates and context
 

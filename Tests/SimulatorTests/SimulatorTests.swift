@@ -19,11 +19,11 @@ struct HistoryTests {
     func determinism(policy: String) throws {
         let a = try temporaryDirectory("a"), b = try temporaryDirectory("b"), c = try temporaryDirectory("c")
         defer { for d in [a, b, c] { try? FileManager.default.removeItem(atPath: d) } }
-        func write(_ seed: UInt64, _ dir: String) throws -> Simulator.HistorySummary {
+        func write(_ seed: UInt64, _ dir: String) throws -> Simulation.HistorySummary {
             let world = World(config: SimulationConfig(customers: 120, days: 60, seed: seed))
             return policy == "random"
-                ? try Simulator.writeHistory(world: world, policy: UniformRandomPolicy(), directory: dir)
-                : try Simulator.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir)
+                ? try Simulation.writeHistory(world: world, policy: UniformRandomPolicy(), directory: dir)
+                : try Simulation.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir)
         }
         let sa = try write(42, a), sb = try write(42, b), sc = try write(43, c)
         #expect(sa == sb)
@@ -52,7 +52,7 @@ struct HistoryTests {
             var seen = 0
             for index in 0..<world.config.customers {
                 var observed: [String: (Double, [DeliveryAction])] = [:]
-                let timeline = Simulator.runCustomer(world: world, index: index, policy: policy) { o in
+                let timeline = Simulation.runCustomer(world: world, index: index, policy: policy) { o in
                     let probs = policy.probabilities(for: o.context)
                     #expect(probs == o.probabilities)
                     #expect(abs(probs.reduce(0, +) - 1) < 1e-12)
@@ -83,7 +83,7 @@ struct HistoryTests {
     func candidates() throws {
         let world = World(config: SimulationConfig(customers: 200, days: 60, seed: 9))
         for index in 0..<world.config.customers {
-            _ = Simulator.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
+            _ = Simulation.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
                 for a in o.context.candidates {
                     #expect(o.context.contactPoints.contains { $0.canCarry(a.channel) })
                     #expect(ChannelRules.allows(a.channel, weekday: a.weekday, hour: a.hour))
@@ -109,7 +109,7 @@ struct PlausibilityTests {
         var timelines: [CustomerTimeline] = []
         var delays: [Channel: [Double]] = [:]
         for index in 0..<world.config.customers {
-            let t = Simulator.runCustomer(world: world, index: index, policy: UniformRandomPolicy())
+            let t = Simulation.runCustomer(world: world, index: index, policy: UniformRandomPolicy())
             timelines.append(t)
             let byId = Dictionary(uniqueKeysWithValues: t.messages.map { ($0.id, $0) })
             for e in t.events where e.kind == .payment {
@@ -200,7 +200,7 @@ struct OracleTests {
         let dir = try temporaryDirectory("truth")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let world = World(config: SimulationConfig(customers: 200, days: 60, seed: 3))
-        try Simulator.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir)
+        try Simulation.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir)
         let truth = try Truth.read(path: dir + "/truth.json")
         #expect(truth.formatVersion == 1)
         #expect(truth.config == world.config)
@@ -230,7 +230,7 @@ struct OracleTests {
         let world = World(config: SimulationConfig(customers: 60, days: 90, seed: 21))
         var checked = 0
         for index in 0..<world.config.customers {
-            _ = Simulator.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
+            _ = Simulation.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
                 let values = o.timeline.actionValues(invoice: o.invoice, at: o.context.decidedAt, horizonDays: 7, actions: o.context.candidates)
                 let best = OracleChoice.best(values)
                 for v in values {
@@ -262,7 +262,7 @@ struct OracleTests {
         var byChannel: [Channel: (p: Double, r: Double)] = [:]
         for index in 0..<world.config.customers {
             var pending: [(invoice: String, sendAt: Date, p: Double, channel: Channel)] = []
-            let t = Simulator.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
+            let t = Simulation.runCustomer(world: world, index: index, policy: UniformRandomPolicy()) { o in
                 let a = o.context.candidates[o.chosen]
                 let v = o.timeline.actionValues(invoice: o.invoice, at: o.context.decidedAt, horizonDays: horizon, actions: [a])[0]
                 if v.sendAt.addingTimeInterval(horizon * 86400) < world.config.endInstant {
@@ -297,7 +297,7 @@ struct OracleTests {
             let n = Double(context.candidates.filter { $0.channel == best }.count)
             return context.candidates.map { $0.channel == best ? 1 / n : 0 }
         }
-        let e = Simulator.evaluate(world: world, logging: UniformRandomPolicy(),
+        let e = Simulation.evaluate(world: world, logging: UniformRandomPolicy(),
                                    targets: [RuleBasedPolicy(), UniformRandomPolicy(), greedy], horizonDays: 7)
         #expect(e.decisions > 100)
         #expect(abs(e.targets["random"]! - e.logging) < 1e-12)
@@ -327,6 +327,7 @@ struct OnlineTests {
             released += live.advance(to: step.time)
             let tl = live.timelines[step.customer]
             guard tl.isOpen(step.invoice) else { continue }
+            #expect(live.dueCases(at: step.time, window: 1).contains(tl.invoices[step.invoice].id))
             let context = live.context(invoiceId: tl.invoices[step.invoice].id, at: step.time)
             guard !context.candidates.isEmpty else { continue }
             let probs = policy.probabilities(for: context)
@@ -336,7 +337,7 @@ struct OnlineTests {
         }
         released += live.advance(to: world.config.endInstant)
         for c in 0..<world.config.customers {
-            let offline = Simulator.runCustomer(world: world, index: c, policy: policy)
+            let offline = Simulation.runCustomer(world: world, index: c, policy: policy)
             let online = live.timelines[c]
             #expect(offline.messages == online.messages)
             #expect(offline.decisions == online.decisions)
@@ -390,7 +391,7 @@ struct SampleTests {
         let dir = try temporaryDirectory("sample")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // pom-train simulate --customers 250 --days 60 --seed 1 --policy random --out datasets/sample
-        let summary = try Simulator.writeHistory(world: World(config: SimulationConfig(customers: 250, days: 60, seed: 1)),
+        let summary = try Simulation.writeHistory(world: World(config: SimulationConfig(customers: 250, days: 60, seed: 1)),
                                                  policy: UniformRandomPolicy(), directory: dir)
         for f in historyFiles {
             let shipped = try Data(contentsOf: URL(fileURLWithPath: sample + "/" + f))
@@ -400,5 +401,38 @@ struct SampleTests {
         let recorded = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sample + "/SUMMARY.json"))) as! [String: Any]
         #expect(recorded["total"] as? Int == summary.total)
         #expect((2000...6000).contains(summary.total))
+    }
+}
+
+@Suite("Simulator: learnability")
+struct LearnabilityTests {
+    @Test("Knowing only each customer's persona reaches 90 % of the oracle")
+    func personaPolicy() throws {
+        let world = World(config: SimulationConfig(customers: 300, days: 90, seed: 23))
+        let p = world.parameters
+        let personas = Dictionary(uniqueKeysWithValues: (0..<world.config.customers).map { world.customer($0).traits }.map { ($0.customerId, $0.persona) })
+        // The persona's average activation logit of each candidate (no individual deviations).
+        let policy = FunctionPolicy(name: "persona", version: "1") { context in
+            let persona = personas[context.customer.id]!
+            func score(_ a: DeliveryAction) -> Double {
+                var eta = p.channelLogit[a.channel]! + p.personaChannelOffset[persona]![a.channel]!
+                eta += p.toneBase[a.tone]! + p.toneSlope[a.tone]! * Double(context.level)
+                if a.tone == p.personaTone[persona]! { eta += p.preferredToneBonus }
+                if a.channel != .letter {
+                    if p.personaDays[persona]!.contains(a.weekday) { eta += p.goodDayBonus + (p.bestDayBonus - p.goodDayBonus) / Double(p.personaDays[persona]!.count) }
+                    let delta = Double(a.hour.index - p.personaHour[persona]!.index)
+                    eta += p.hourAmplitude * exp(-delta * delta / 2)
+                }
+                if a.channel == context.customer.preferredChannel { eta += p.preferredChannelBonus }
+                return eta
+            }
+            let best = context.candidates.indices.max { score(context.candidates[$0]) < score(context.candidates[$1]) }!
+            return context.candidates.indices.map { $0 == best ? 1 : 0 }
+        }
+        let e = Simulation.evaluate(world: world, logging: UniformRandomPolicy(), targets: [policy], horizonDays: 7)
+        // The world is learnable: persona-level knowledge (which contact points reveal in part)
+        // reaches 90 % of the oracle (here about 0.54 vs 0.58; uniform about 0.37).
+        #expect(e.targets["persona"]! >= 0.9 * e.oracle)
+        #expect(e.uniform < 0.75 * e.oracle)
     }
 }

@@ -13,19 +13,19 @@ func simulatorBenchmarks() throws -> [BenchResult] {
     var rows = 0
     results.append(try measure("simulator", "write history \(customers) customers x \(days) days, random policy", runs: 3,
                                rate: { Double(customers) / $0 }, unit: "customers/s") {
-        rows = try Simulator.writeHistory(world: world, policy: UniformRandomPolicy(), directory: dir).total
+        rows = try Simulation.writeHistory(world: world, policy: UniformRandomPolicy(), directory: dir).total
     })
     results[results.count - 1].note = "\(rows) rows in all"
     results.append(try measure("simulator", "write history \(customers) customers x \(days) days, rules policy", runs: 3,
                                rate: { Double(customers) / $0 }, unit: "customers/s") {
-        rows = try Simulator.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir).total
+        rows = try Simulation.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir).total
     })
     results[results.count - 1].note = "\(rows) rows in all"
     let small = World(config: SimulationConfig(customers: 2_000, days: 120, seed: 1))
-    var evaluation: Simulator.PolicyEvaluation?
+    var evaluation: Simulation.PolicyEvaluation?
     results.append(measure("simulator", "oracle: value every candidate of every decision, 2000 customers", runs: 3,
                            rate: { Double(evaluation!.decisions) / $0 }, unit: "decisions/s") {
-        evaluation = Simulator.evaluate(world: small, logging: UniformRandomPolicy(), targets: [RuleBasedPolicy()], horizonDays: 7)
+        evaluation = Simulation.evaluate(world: small, logging: UniformRandomPolicy(), targets: [RuleBasedPolicy()], horizonDays: 7)
     })
     if let e = evaluation {
         results[results.count - 1].note = String(format: "%d decisions; P(paid within 7 d of send): uniform %.3f, rules %.3f, oracle %.3f",

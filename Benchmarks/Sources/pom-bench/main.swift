@@ -5,6 +5,8 @@ import LinAlg
 // one line per benchmark, or JSON lines with --json. Each group lives in its own file.
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
+    ("survival", survivalBenchmarks),
+    ("ope", opeBenchmarks),
     ("store", storeBenchmarks),
     ("simulator", simulatorBenchmarks),
 ]
