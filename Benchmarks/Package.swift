@@ -14,6 +14,7 @@ let package = Package(
                 .product(name: "Tabular", package: "pom"),
                 .product(name: "Optimizer", package: "pom"),
                 .product(name: "FeatureStore", package: "pom"),
+                .product(name: "FeatureStoreBackends", package: "pom"),
                 .product(name: "Simulator", package: "pom"),
             ]),
     ],

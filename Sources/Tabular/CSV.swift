@@ -161,6 +161,28 @@ public struct CSVFile: Sendable {
         return try results.values.map { try $0.get() }
     }
 
+    /// The 1-based line on which data row `row` (0-based, in the order `read` returns rows) starts,
+    /// counting blank lines and line breaks inside quoted fields. O(file size); meant for error
+    /// messages about a row found invalid after reading.
+    public func line(ofRow row: Int) -> Int {
+        precondition(row >= 0, "CSVFile.line(ofRow:): negative row \(row)")
+        var start = bodyStart
+        bytes.withUnsafeBytes { raw in
+            let p = raw.bindMemory(to: UInt8.self)
+            var cursor = bodyStart
+            var k = 0
+            while cursor < p.count {
+                if p[cursor] == UInt8(ascii: "\n") { cursor += 1; continue }
+                if p[cursor] == UInt8(ascii: "\r") && cursor + 1 < p.count && p[cursor + 1] == UInt8(ascii: "\n") { cursor += 2; continue }
+                if k == row { start = cursor; return }
+                guard (try? CSVFile.parseRecord(p, &cursor, file: path, line: nil)) != nil else { start = cursor; return }
+                k += 1
+            }
+            start = cursor
+        }
+        return lineNumber(at: start)
+    }
+
     /// 1-based line number of byte `offset`.
     private func lineNumber(at offset: Int) -> Int {
         bytes.withUnsafeBytes { raw in

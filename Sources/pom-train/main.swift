@@ -2,4 +2,6 @@ import LinAlg
 import POMCommandLine
 
 BLASRuntime.selectFastKernel()
-PomTrain.main()
+/// Inside an async function the asynchronous `main()` of `AsyncParsableCommand` is chosen.
+func runPomTrain() async { await PomTrain.main() }
+await runPomTrain()

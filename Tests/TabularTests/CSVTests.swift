@@ -58,4 +58,13 @@ import Testing
         #expect(cols.number("id") == (0..<120_000).map(Double.init))
         #expect(cols.number("v")[119_999] == 119_999 * 0.25)
     }
+
+    @Test func lineOfRowCountsBlankLinesAndQuotedLineBreaks() throws {
+        let path = try write("a,b\n1,2\n\n\"x\ny\",3\r\n4,5\n")
+        let csv = try CSVFile(path: path)
+        #expect(try csv.read(numeric: ["b"]).rowCount == 3)
+        #expect(csv.line(ofRow: 0) == 2)
+        #expect(csv.line(ofRow: 1) == 4)
+        #expect(csv.line(ofRow: 2) == 6)
+    }
 }

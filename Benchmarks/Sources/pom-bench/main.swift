@@ -7,6 +7,7 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
     ("survival", survivalBenchmarks),
     ("ope", opeBenchmarks),
+    ("store", storeBenchmarks),
     ("simulator", simulatorBenchmarks),
     ("bandits", banditBenchmarks),
     ("logistic", logisticBenchmarks),

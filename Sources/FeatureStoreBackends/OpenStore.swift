@@ -1,0 +1,27 @@
+@_exported import FeatureStore
+import FeatureStorePostgres
+import FeatureStoreSQLite
+
+/// Opens the store at a `--store` URL (`sqlite:path/to/pom.sqlite` or
+/// `postgres://user@host:port/database`) and brings its schema up to date.
+/// - Throws: `StoreError.badLocation` for a malformed URL, `StoreError.database` when the
+///   database cannot be opened or migrated.
+public func openStore(_ url: String) async throws -> any Store {
+    try await openStore(StoreLocation(url))
+}
+
+/// Opens the store at `location` and brings its schema up to date.
+public func openStore(_ location: StoreLocation) async throws -> any Store {
+    switch location {
+    case .sqlite(let path): return try await SQLiteStore(path: path)
+    case .postgres(let pg): return try await PostgresStore(pg)
+    }
+}
+
+/// The migrations of the backend at `location`, for schema checks.
+public func migrations(for location: StoreLocation) -> [Migration] {
+    switch location {
+    case .sqlite: return sqliteMigrations
+    case .postgres: return postgresMigrations
+    }
+}

@@ -1,0 +1,233 @@
+import FeatureStore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// The embedded store: one SQLite file in WAL mode (GRDB `DatabasePool`), foreign keys enforced.
+/// Bulk writes bind prepared statements directly inside one transaction.
+public final class SQLiteStore: Store {
+    public let location: StoreLocation
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the SQLite file at `path` and applies pending migrations.
+    /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
+    public init(path: String, migrate: Bool = true) async throws {
+        location = .sqlite(path: path)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(30)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Bulk imports touch many B-tree pages; 128 MiB of page cache keeps them in memory.
+            try db.execute(sql: "PRAGMA cache_size = -131072")
+        }
+        pool = try sqliteErrors("") { try DatabasePool(path: path, configuration: configuration) }
+        if migrate { try await self.migrate() }
+    }
+
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try sqliteErrors("") {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version INTEGER NOT NULL PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        checksum TEXT NOT NULL,
+                        applied_at INTEGER NOT NULL)
+                    """)
+                let applied = try Self.applied(db)
+                let pending = try Migration.pending(known: sqliteMigrations, applied: applied)
+                for migration in pending {
+                    try db.inTransaction {
+                        try db.execute(sql: migration.sql)
+                        try db.execute(
+                            sql: "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
+                            arguments: [migration.version, migration.name, migration.checksum,
+                                        Int64(Date().timeIntervalSince1970 * 1_000_000)])
+                        return .commit
+                    }
+                }
+                return pending.map(\.version)
+            }
+        }
+    }
+
+    static func applied(_ db: Database) throws -> [AppliedMigration] {
+        try Row.fetchAll(db, sql: "SELECT version, name, checksum FROM schema_migrations ORDER BY version").map {
+            AppliedMigration(version: $0["version"], name: $0["name"], checksum: $0["checksum"])
+        }
+    }
+
+    public func appliedMigrations() async throws -> [AppliedMigration] {
+        try sqliteErrors("") { try pool.read { try Self.applied($0) } }
+    }
+
+    public func databaseColumns(of table: String) async throws -> [String] {
+        try sqliteErrors("") { try pool.read { db in try db.columns(in: table).map(\.name) } }
+    }
+
+    public func write(_ batches: [TableRows]) async throws {
+        try sqliteErrors("") {
+            try pool.write { db in
+                for batch in batches where !batch.rows.isEmpty {
+                    try Self.upsert(db, batch)
+                }
+            }
+        }
+    }
+
+    static func upsert(_ db: Database, _ batch: TableRows) throws {
+        let table = batch.table
+        let columns = table.columns.map(\.sqlName)
+        let keys = Set(table.key)
+        let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
+        let placeholders: String = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+        let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
+        let sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
+            + "ON CONFLICT (\(keyList)) DO \(action)"
+        let statement = try db.makeStatement(sql: sql)
+        let s = statement.sqliteStatement
+        let connection = db.sqliteConnection
+        for row in batch.rows {
+            precondition(row.count == columns.count, "row of \(table.name) has \(row.count) values for \(columns.count) columns")
+            for (i, value) in row.enumerated() {
+                let k = Int32(i + 1)
+                switch value {
+                case .null: sqlite3_bind_null(s, k)
+                case .integer(let v): sqlite3_bind_int64(s, k, v)
+                case .real(let v): sqlite3_bind_double(s, k, v)
+                case .text(let t):
+                    var t = t
+                    t.withUTF8 { b in
+                        _ = sqlite3_bind_text(s, k, UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                              Int32(b.count), SQLITE_TRANSIENT_POINTER)
+                    }
+                }
+            }
+            let rc = sqlite3_step(s)
+            if rc != SQLITE_DONE {
+                let message = String(cString: sqlite3_errmsg(connection))
+                sqlite3_reset(s)
+                throw StoreError.database(backend: "SQLite", code: String(rc), message: message, sql: sql)
+            }
+            sqlite3_reset(s)
+        }
+    }
+
+    public func count(_ table: StoreTable) async throws -> Int {
+        try sqliteErrors("") { try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table.name)") ?? 0 } }
+    }
+
+    private func select(_ table: StoreTable) -> String {
+        "SELECT " + table.columns.map(\.sqlName).joined(separator: ", ") + " FROM \(table.name)"
+    }
+
+    private func orderBy(_ table: StoreTable) -> String {
+        " ORDER BY " + table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+    }
+
+    public func rows(of table: StoreTable, after: [Value]?, limit: Int) async throws -> [[Value]] {
+        var sql = select(table)
+        var bindings: [Value] = []
+        if let after {
+            let keys = table.keyIndices.map { table.columns[$0].sqlName }
+            sql += " WHERE (" + keys.joined(separator: ", ") + ") > (" + keys.map { _ in "?" }.joined(separator: ", ") + ")"
+            bindings = after
+        }
+        sql += orderBy(table) + " LIMIT \(limit)"
+        return try fetch(table, sql, bindings)
+    }
+
+    public func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]] {
+        try fetch(table, select(table) + " WHERE customer_id BETWEEN ? AND ?" + orderBy(table),
+                  [.text(customers.lowerBound), .text(customers.upperBound)])
+    }
+
+    public func maxInstant(of column: String, in table: StoreTable) async throws -> Int64? {
+        let c = table.columns[table.index(column)]
+        precondition(c.type == .instant, "maxInstant: \(table.name).\(column) is not an instant column")
+        return try sqliteErrors("") { try pool.read { try Int64.fetchOne($0, sql: "SELECT max(\(c.sqlName)) FROM \(table.name)") } }
+    }
+
+    public func existing(_ keys: Set<[String]>, in table: StoreTable) async throws -> Set<[String]> {
+        let names = table.keyIndices.map { table.columns[$0].sqlName }
+        let keyList = Array(keys)
+        var found = Set<[String]>()
+        for start in stride(from: 0, to: keyList.count, by: 300) {
+            let chunk = keyList[start..<min(start + 300, keyList.count)]
+            let tuple = "(" + names.map { _ in "?" }.joined(separator: ", ") + ")"
+            let sql = "SELECT " + names.joined(separator: ", ") + " FROM \(table.name) WHERE (" + names.joined(separator: ", ")
+                + ") IN (VALUES " + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + ")"
+            let keyTable = StoreTable(name: table.name, file: table.file, columns: table.keyIndices.map { table.columns[$0] },
+                                 key: table.key, idColumn: table.idColumn)
+            for row in try fetch(keyTable, sql, chunk.flatMap { $0.map(Value.text) }) {
+                found.insert(row.map { $0.text ?? $0.description })
+            }
+        }
+        return found
+    }
+
+    /// Runs `sql` with `bindings` and decodes every row by the columns' types.
+    private func fetch(_ table: StoreTable, _ sql: String, _ bindings: [Value]) throws -> [[Value]] {
+        try sqliteErrors(sql) {
+            try pool.read { db in
+                let statement = try db.makeStatement(sql: sql)
+                let s = statement.sqliteStatement
+                for (i, value) in bindings.enumerated() {
+                    let k = Int32(i + 1)
+                    switch value {
+                    case .null: sqlite3_bind_null(s, k)
+                    case .integer(let v): sqlite3_bind_int64(s, k, v)
+                    case .real(let v): sqlite3_bind_double(s, k, v)
+                    case .text(let t): sqlite3_bind_text(s, k, t, -1, SQLITE_TRANSIENT_POINTER)
+                    }
+                }
+                defer { sqlite3_reset(s) }
+                var result: [[Value]] = []
+                while true {
+                    let rc = sqlite3_step(s)
+                    if rc == SQLITE_DONE { break }
+                    guard rc == SQLITE_ROW else {
+                        throw StoreError.database(backend: "SQLite", code: String(rc),
+                                                  message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                    }
+                    var row: [Value] = []
+                    row.reserveCapacity(table.columns.count)
+                    for (i, column) in table.columns.enumerated() {
+                        let k = Int32(i)
+                        if sqlite3_column_type(s, k) == SQLITE_NULL { row.append(.null); continue }
+                        switch column.type {
+                        case .real: row.append(.real(sqlite3_column_double(s, k)))
+                        case .integer, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
+                        case .text, .date, .localTime, .actionSet, .word:
+                            let n = Int(sqlite3_column_bytes(s, k))
+                            let p = sqlite3_column_text(s, k)!
+                            row.append(.text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
+                        }
+                    }
+                    result.append(row)
+                }
+                return result
+            }
+        }
+    }
+
+    public func close() async throws {
+        try sqliteErrors("") { try pool.close() }
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`: the library copies bound text before the call returns.
+let SQLITE_TRANSIENT_POINTER = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Runs `body`, turning GRDB's `DatabaseError` into `StoreError.database` with the SQL and result code.
+func sqliteErrors<T>(_ sql: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as DatabaseError {
+        throw StoreError.database(backend: "SQLite", code: "\(error.extendedResultCode.rawValue)",
+                                  message: error.message ?? "\(error)", sql: error.sql ?? sql)
+    }
+}
