@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Tabular"),
         .target(name: "Vocabulary"),
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary"]),
+        .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(

@@ -2,3 +2,11 @@
 // ingest and point-in-time feature extraction into LinAlg matrices.
 @_exported import LinAlg
 @_exported import Tabular
+
+import Crypto
+import Foundation
+
+/// Lower-case hex SHA-256 of `bytes` (schema, migration and feature-definition hashes).
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}

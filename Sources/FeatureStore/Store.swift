@@ -134,7 +134,7 @@ public struct Migration: Sendable {
     }
 
     /// Hex SHA-256 of the SQL text.
-    public var checksum: String { SHA256.hex(Array(sql.utf8)) }
+    public var checksum: String { sha256Hex(Array(sql.utf8)) }
 }
 
 extension Migration {

@@ -94,11 +94,25 @@ public func gemv(_ alpha: Double, _ a: MatrixView, _ trans: Transpose = .none, _
     BLASRuntime.ensureConfigured()
     if m == 0 { return }
     if n == 0 { scale(beta, &y); return }
+    // A large product is split by output elements across the workers: rows of A for `A·x`,
+    // columns of A for `Aᵀ·x`; each part is an ordinary single-threaded dgemv on a view.
+    let parts = a.rows * a.columns < 1 << 20 ? 1 : Swift.min(BLASRuntime.threads, Swift.max(1, m / 64))
     a.withUnsafeElements { ap, lda in
         x.elements.withUnsafeBufferPointer { xp in
-            y.elements.withUnsafeMutableBufferPointer { yp in
-                cblas_dgemv(CblasColMajor, trans.cblas, blasInt(a.rows), blasInt(a.columns), alpha,
-                            ap, blasInt(lda), xp.baseAddress, 1, beta, yp.baseAddress, 1)
+            y.elements.withUnsafeMutableBufferPointer { ybuf in
+                let ap = SendableConstPointer(ap), xp = SendableConstPointer(xp.baseAddress!)
+                let yp = SendablePointer(ybuf.baseAddress!)
+                parallelChunks(count: m, parts: parts) { out in
+                    if trans == .none {
+                        cblas_dgemv(CblasColMajor, CblasNoTrans, blasInt(out.count), blasInt(a.columns), alpha,
+                                    ap.pointer + out.lowerBound, blasInt(lda), xp.pointer, 1, beta,
+                                    yp.pointer + out.lowerBound, 1)
+                    } else {
+                        cblas_dgemv(CblasColMajor, CblasTrans, blasInt(a.rows), blasInt(out.count), alpha,
+                                    ap.pointer + out.lowerBound * lda, blasInt(lda), xp.pointer, 1, beta,
+                                    yp.pointer + out.lowerBound, 1)
+                    }
+                }
             }
         }
     }

@@ -223,7 +223,7 @@ struct TrainingSetTests {
 
     @Test("The feature schema hash is the SHA-256 of its canonical definition and is pinned")
     func schemaHash() {
-        #expect(FeatureSchema.hash == SHA256.hex(Array(FeatureSchema.canonicalDefinition.utf8)))
+        #expect(FeatureSchema.hash == sha256Hex(Array(FeatureSchema.canonicalDefinition.utf8)))
         #expect(Set(FeatureSchema.names).count == FeatureSchema.features.count)
         #expect(FeatureSchema.features.count == 45)
         #expect(FeatureSchema.hash == "5f876e2fc9fdb0a94c906bc7813086a3815b982ecf4dade97dfc5f99ae1eb167")

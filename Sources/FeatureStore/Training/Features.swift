@@ -88,7 +88,7 @@ public enum FeatureSchema {
 
     /// SHA-256 (hex) of `canonicalDefinition`; model artifacts record it, and a model is only
     /// applied to data with the same hash.
-    public static var hash: String { SHA256.hex(Array(canonicalDefinition.utf8)) }
+    public static var hash: String { sha256Hex(Array(canonicalDefinition.utf8)) }
 }
 
 /// An invoice as the feature code sees it.
