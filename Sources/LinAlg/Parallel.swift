@@ -43,10 +43,11 @@ func parallelMap<T: Sendable>(count: Int, parts: Int, _ body: @Sendable (Range<I
     return results.values
 }
 
-/// Per-worker result slots; each worker writes only its own slot.
-final class ResultSlots<T: Sendable>: @unchecked Sendable {
+/// Result slots written by worker threads, each slot by exactly one worker; read after the
+/// workers are done.
+public final class ResultSlots<T: Sendable>: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<T?>
-    init(count: Int) {
+    public init(count: Int) {
         slots = .allocate(capacity: count)
         slots.initialize(repeating: nil)
     }
@@ -54,6 +55,7 @@ final class ResultSlots<T: Sendable>: @unchecked Sendable {
         slots.baseAddress!.deinitialize(count: slots.count)
         slots.deallocate()
     }
-    func set(_ index: Int, _ value: T) { slots[index] = value }
-    var values: [T] { slots.map { $0! } }
+    public func set(_ index: Int, _ value: T) { slots[index] = value }
+    public func get(_ index: Int) -> T { slots[index]! }
+    public var values: [T] { slots.map { $0! } }
 }

@@ -95,7 +95,7 @@ public enum Simulation {
         // customer order, so the files do not depend on the number of threads.
         for start in stride(from: 0, to: n, by: block) {
             let count = min(block, n - start)
-            let results = Slots<CustomerHistory>(count: count)
+            let results = ResultSlots<CustomerHistory>(count: count)
             let threads = max(1, min(BLASRuntime.threads, count))
             DispatchQueue.concurrentPerform(iterations: threads) { worker in
                 for k in stride(from: worker, to: count, by: threads) {
@@ -253,19 +253,4 @@ struct CustomerHistory: Sendable {
         events = t.events.enumerated().sorted { ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset) }.map(\.element)
         traits = t.traits
     }
-}
-
-/// Result slots written by worker threads, each slot by exactly one worker.
-final class Slots<T: Sendable>: @unchecked Sendable {
-    private let slots: UnsafeMutableBufferPointer<T?>
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-    deinit {
-        slots.baseAddress!.deinitialize(count: slots.count)
-        slots.deallocate()
-    }
-    func set(_ index: Int, _ value: T) { slots[index] = value }
-    func get(_ index: Int) -> T { slots[index]! }
 }
