@@ -72,7 +72,7 @@ public struct OffPolicyFiles: Sendable {
         for i in 0..<n {
             let s = actionText[i].trimmingCharacters(in: .whitespaces)
             guard let k = byLabel[s] ?? parseDouble(s).flatMap({ byNumber[$0] }) else {
-                throw CSVError(file: logPath, line: i + 2, column: "action", value: s,
+                throw CSVError(file: logPath, line: logFile.line(ofRow: i), column: "action", value: s,
                                message: "no column 'p_\(s)' in the target file \(targetPath); its action columns are \(probabilityColumns.joined(separator: ", "))")
             }
             actions[i] = k
@@ -80,7 +80,7 @@ public struct OffPolicyFiles: Sendable {
 
         let propensities = logColumns.number("propensity")
         for (i, p) in propensities.enumerated() where !(p > 0 && p <= 1) {
-            throw CSVError(file: logPath, line: i + 2, column: "propensity", value: String(p),
+            throw CSVError(file: logPath, line: logFile.line(ofRow: i), column: "propensity", value: String(p),
                            message: "a propensity is the logging policy's probability of the logged action and must lie in (0, 1]")
         }
 
@@ -90,7 +90,7 @@ public struct OffPolicyFiles: Sendable {
         if hasPosition {
             let text = logColumns.string("position").map { $0.trimmingCharacters(in: .whitespaces) }
             for (i, s) in text.enumerated() where s.isEmpty {
-                throw CSVError(file: logPath, line: i + 2, column: "position", value: s, message: "missing position")
+                throw CSVError(file: logPath, line: logFile.line(ofRow: i), column: "position", value: s, message: "missing position")
             }
             let unique = Array(Set(text))
             let numbers = unique.map(parseDouble)
@@ -104,7 +104,7 @@ public struct OffPolicyFiles: Sendable {
             if targetHasPosition {
                 let targetText = targetColumns.string("position").map { $0.trimmingCharacters(in: .whitespaces) }
                 for i in 0..<n where targetText[i] != text[i] && parseDouble(targetText[i]).map({ $0 != parseDouble(text[i]) }) ?? true {
-                    throw CSVError(file: targetPath, line: i + 2, column: "position", value: targetText[i],
+                    throw CSVError(file: targetPath, line: targetFile.line(ofRow: i), column: "position", value: targetText[i],
                                    message: "the log \(logPath) has position '\(text[i])' on this row; the target's rows must follow the log's rows")
                 }
             }
@@ -120,14 +120,14 @@ public struct OffPolicyFiles: Sendable {
             for i in 0..<n {
                 let v = values[i]
                 guard v >= 0 && v <= 1 else {
-                    throw CSVError(file: targetPath, line: i + 2, column: column, value: String(v), message: "a probability must lie in [0, 1]")
+                    throw CSVError(file: targetPath, line: targetFile.line(ofRow: i), column: column, value: String(v), message: "a probability must lie in [0, 1]")
                 }
                 sums[i] += v
             }
             probabilities.append(contentsOf: values)
         }
         for i in 0..<n where abs(sums[i] - 1) > tolerance {
-            throw CSVError(file: targetPath, line: i + 2, column: probabilityColumns.joined(separator: "+"), value: String(sums[i]),
+            throw CSVError(file: targetPath, line: targetFile.line(ofRow: i), column: probabilityColumns.joined(separator: "+"), value: String(sums[i]),
                            message: "the row's probabilities sum to \(sums[i]); they must sum to 1 (within \(tolerance))")
         }
 
@@ -145,8 +145,10 @@ public struct OffPolicyFiles: Sendable {
                                   contextColumns: contextColumns)
         } catch let error as OffPolicyDataError {
             // The checks above cover these; a remaining one still names its place.
-            throw CSVError(file: error.field == "probabilities" || error.field.hasPrefix("probability") ? targetPath : logPath,
-                           line: error.row.map { $0 + 2 }, column: error.field, value: error.value, message: error.message)
+            let inTarget = error.field == "probabilities" || error.field.hasPrefix("probability")
+            throw CSVError(file: inTarget ? targetPath : logPath,
+                           line: error.row.map { (inTarget ? targetFile : logFile).line(ofRow: $0) },
+                           column: error.field, value: error.value, message: error.message)
         }
     }
 }

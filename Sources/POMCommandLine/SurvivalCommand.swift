@@ -81,16 +81,16 @@ public struct SurvivalCommand: ParsableCommand {
         let flags = columns.number(event)
         var events = [Bool](repeating: false, count: flags.count)
         for i in 0..<durations.count {
-            // Line numbers: the header is line 1, so row i is line i + 2.
+            // Line numbers come from the file (blank lines and quoted line breaks counted).
             if durations[i] < 0 {
-                throw CSVError(file: data, line: i + 2, column: duration, value: format(durations[i]),
+                throw CSVError(file: data, line: csv.line(ofRow: i), column: duration, value: format(durations[i]),
                                message: "durations must be non-negative (time from the start of follow-up)")
             }
             switch flags[i] {
             case 1: events[i] = true
             case 0: events[i] = false
             default:
-                throw CSVError(file: data, line: i + 2, column: event, value: format(flags[i]),
+                throw CSVError(file: data, line: csv.line(ofRow: i), column: event, value: format(flags[i]),
                                message: "the event flag must be 1 (paid) or 0 (censored)")
             }
         }
