@@ -3,15 +3,16 @@ import FeatureStorePostgres
 import FeatureStoreSQLite
 
 /// Opens the store at a `--store` URL (`sqlite:path/to/pom.sqlite` or
-/// `postgres://user@host:port/database`) and brings its schema up to date.
+/// `postgres://user@host:port/database`) and brings its schema up to date. Every store is also
+/// the orchestrator's work queue (`CaseQueue`).
 /// - Throws: `StoreError.badLocation` for a malformed URL, `StoreError.database` when the
 ///   database cannot be opened or migrated.
-public func openStore(_ url: String) async throws -> any Store {
+public func openStore(_ url: String) async throws -> any CaseQueue {
     try await openStore(StoreLocation(url))
 }
 
 /// Opens the store at `location` and brings its schema up to date.
-public func openStore(_ location: StoreLocation) async throws -> any Store {
+public func openStore(_ location: StoreLocation) async throws -> any CaseQueue {
     switch location {
     case .sqlite(let path): return try await SQLiteStore(path: path)
     case .postgres(let pg): return try await PostgresStore(pg)

@@ -170,4 +170,59 @@ public let postgresMigrations: [Migration] = [
             promoted_at timestamptz NOT NULL
         );
         """),
+    Migration(version: 2, name: "orchestration: case states, outbox, experiments, runs", sql: """
+        CREATE TABLE case_states (
+            customer_id text COLLATE "C" NOT NULL,
+            invoice_id text COLLATE "C" NOT NULL,
+            flow_name text NOT NULL,
+            flow_version bigint NOT NULL,
+            experiment text,
+            arm text,
+            progress text NOT NULL,
+            next_due_at timestamptz,
+            lease_owner text,
+            lease_until timestamptz,
+            updated_at timestamptz NOT NULL,
+            PRIMARY KEY (customer_id, invoice_id),
+            FOREIGN KEY (customer_id, invoice_id) REFERENCES invoices (customer_id, id)
+        );
+        CREATE INDEX case_states_due ON case_states (next_due_at) WHERE next_due_at IS NOT NULL;
+
+        CREATE TABLE outbox (
+            customer_id text COLLATE "C" NOT NULL,
+            message_id text COLLATE "C" NOT NULL,
+            due_at timestamptz NOT NULL,
+            attempts bigint NOT NULL CHECK (attempts >= 0),
+            last_error text,
+            lease_owner text,
+            lease_until timestamptz,
+            PRIMARY KEY (customer_id, message_id),
+            FOREIGN KEY (customer_id, message_id) REFERENCES messages (customer_id, id)
+        );
+        CREATE INDEX outbox_due ON outbox (due_at);
+
+        CREATE TABLE experiments (
+            name text COLLATE "C" NOT NULL PRIMARY KEY,
+            salt text NOT NULL,
+            treatment_share double precision NOT NULL CHECK (treatment_share >= 0 AND treatment_share <= 1),
+            model text,
+            created_at timestamptz NOT NULL
+        );
+
+        CREATE TABLE runs (
+            id text COLLATE "C" NOT NULL PRIMARY KEY,
+            worker text NOT NULL,
+            as_of timestamptz NOT NULL,
+            started_at timestamptz NOT NULL,
+            finished_at timestamptz,
+            enrolled bigint NOT NULL,
+            cases bigint NOT NULL,
+            decisions bigint NOT NULL,
+            queued bigint NOT NULL,
+            sent bigint NOT NULL,
+            failed bigint NOT NULL
+        );
+
+        CREATE INDEX messages_invoice ON messages (customer_id, invoice_id);
+        """),
 ]

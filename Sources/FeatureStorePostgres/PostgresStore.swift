@@ -9,7 +9,7 @@ public final class PostgresStore: Store {
     public let location: StoreLocation
     let connection: PostgresConnection
     let logger: Logger
-    private let lock = AsyncLock()
+    let lock = AsyncLock()
 
     /// Connects to the server of `pg` (TCP without TLS, or its unix socket when `socketDirectory`
     /// is set) and applies pending migrations.
@@ -37,7 +37,7 @@ public final class PostgresStore: Store {
         if migrate { try await self.migrate() }
     }
 
-    private func run(_ sql: String, _ binds: [Value] = []) async throws -> [PostgresRow] {
+    func run(_ sql: String, _ binds: [Value] = []) async throws -> [PostgresRow] {
         var bindings = PostgresBindings(capacity: binds.count)
         for b in binds {
             switch b {
@@ -56,7 +56,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         _ = try await run("BEGIN")
         do {
             let result = try await body()
@@ -141,7 +141,7 @@ public final class PostgresStore: Store {
         }
     }
 
-    private func upsert(_ batch: TableRows) async throws {
+    func upsert(_ batch: TableRows) async throws {
         let table = batch.table
         let stage = "stage_" + table.name
         let columns = table.columns.map(\.sqlName).joined(separator: ", ")
@@ -201,23 +201,30 @@ public final class PostgresStore: Store {
     }
 
     /// The select list: every column converted to the shared `Value` representation.
-    private func select(_ table: StoreTable) -> String {
-        "SELECT " + table.columns.map { c in
-            switch c.type {
-            case .instant: return "(extract(epoch FROM \(c.sqlName)) * 1000000)::int8"
-            case .date: return "\(c.sqlName)::text"
-            case .localTime: return "to_char(\(c.sqlName), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-            case .boolean: return "\(c.sqlName)::int4::int8"
-            default: return c.sqlName
-            }
-        }.joined(separator: ", ") + " FROM \(table.name)"
+    func select(_ table: StoreTable) -> String {
+        "SELECT " + selectList(table) + " FROM \(table.name)"
     }
 
-    private func orderBy(_ table: StoreTable) -> String {
+    /// Every column of `table` converted to the shared `Value` representation, each prefixed with
+    /// `qualifier.` when given.
+    func selectList(_ table: StoreTable, qualifier: String? = nil) -> String {
+        table.columns.map { c in
+            let name = qualifier.map { "\($0).\(c.sqlName)" } ?? c.sqlName
+            switch c.type {
+            case .instant: return "(extract(epoch FROM \(name)) * 1000000)::int8"
+            case .date: return "\(name)::text"
+            case .localTime: return "to_char(\(name), 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+            case .boolean: return "\(name)::int4::int8"
+            default: return name
+            }
+        }.joined(separator: ", ")
+    }
+
+    func orderBy(_ table: StoreTable) -> String {
         " ORDER BY " + table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
     }
 
-    private func decode(_ rows: [PostgresRow], _ table: StoreTable) throws -> [[Value]] {
+    func decode(_ rows: [PostgresRow], _ table: StoreTable) throws -> [[Value]] {
         try rows.map { row in
             var values: [Value] = []
             values.reserveCapacity(table.columns.count)

@@ -164,4 +164,59 @@ public let sqliteMigrations: [Migration] = [
             promoted_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """),
+    Migration(version: 2, name: "orchestration: case states, outbox, experiments, runs", sql: """
+        CREATE TABLE case_states (
+            customer_id TEXT NOT NULL,
+            invoice_id TEXT NOT NULL,
+            flow_name TEXT NOT NULL,
+            flow_version INTEGER NOT NULL,
+            experiment TEXT,
+            arm TEXT,
+            progress TEXT NOT NULL,
+            next_due_at INTEGER,
+            lease_owner TEXT,
+            lease_until INTEGER,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (customer_id, invoice_id),
+            FOREIGN KEY (customer_id, invoice_id) REFERENCES invoices (customer_id, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX case_states_due ON case_states (next_due_at) WHERE next_due_at IS NOT NULL;
+
+        CREATE TABLE outbox (
+            customer_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL CHECK (attempts >= 0),
+            last_error TEXT,
+            lease_owner TEXT,
+            lease_until INTEGER,
+            PRIMARY KEY (customer_id, message_id),
+            FOREIGN KEY (customer_id, message_id) REFERENCES messages (customer_id, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX outbox_due ON outbox (due_at);
+
+        CREATE TABLE experiments (
+            name TEXT NOT NULL PRIMARY KEY,
+            salt TEXT NOT NULL,
+            treatment_share REAL NOT NULL CHECK (treatment_share >= 0 AND treatment_share <= 1),
+            model TEXT,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            id TEXT NOT NULL PRIMARY KEY,
+            worker TEXT NOT NULL,
+            as_of INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            enrolled INTEGER NOT NULL,
+            cases INTEGER NOT NULL,
+            decisions INTEGER NOT NULL,
+            queued INTEGER NOT NULL,
+            sent INTEGER NOT NULL,
+            failed INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE INDEX messages_invoice ON messages (customer_id, invoice_id);
+        """),
 ]

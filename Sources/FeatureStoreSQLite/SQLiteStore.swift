@@ -120,11 +120,11 @@ public final class SQLiteStore: Store {
         try sqliteErrors("") { try pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM \(table.name)") ?? 0 } }
     }
 
-    private func select(_ table: StoreTable) -> String {
+    func select(_ table: StoreTable) -> String {
         "SELECT " + table.columns.map(\.sqlName).joined(separator: ", ") + " FROM \(table.name)"
     }
 
-    private func orderBy(_ table: StoreTable) -> String {
+    func orderBy(_ table: StoreTable) -> String {
         " ORDER BY " + table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
     }
 
@@ -169,10 +169,10 @@ public final class SQLiteStore: Store {
         return found
     }
 
-    /// Runs `sql` with `bindings` and decodes every row by the columns' types.
-    private func fetch(_ table: StoreTable, _ sql: String, _ bindings: [Value]) throws -> [[Value]] {
+    /// Runs `sql` with `bindings` (in a write transaction when `writing`) and decodes every row by the columns' types.
+    func fetch(_ table: StoreTable, _ sql: String, _ bindings: [Value], writing: Bool = false) throws -> [[Value]] {
         try sqliteErrors(sql) {
-            try pool.read { db in
+            let body = { (db: Database) throws -> [[Value]] in
                 let statement = try db.makeStatement(sql: sql)
                 let s = statement.sqliteStatement
                 for (i, value) in bindings.enumerated() {
@@ -211,6 +211,7 @@ public final class SQLiteStore: Store {
                 }
                 return result
             }
+            return writing ? try pool.write(body) : try pool.read(body)
         }
     }
 

@@ -24,7 +24,7 @@ func temporaryDirectory(_ label: String) throws -> String {
 }
 
 /// A fresh, empty, migrated store: a new SQLite file, or a new schema in the test server's database.
-func freshStore(_ backend: Backend) async throws -> any Store {
+func freshStore(_ backend: Backend) async throws -> any CaseQueue {
     switch backend {
     case .sqlite:
         return try await openStore("sqlite:" + temporaryDirectory("store") + "/pom.sqlite")

@@ -16,7 +16,7 @@ struct StoreSchemaTests {
         #expect(applied.map(\.version) == known.map(\.version))
         #expect(applied.map(\.checksum) == known.map(\.checksum))
         #expect(try await store.migrate() == [])
-        for table in Schema.tables + [Schema.contactPointVersions] {
+        for table in Schema.tables + [Schema.contactPointVersions] + Schema.orchestrationTables {
             #expect(try await store.databaseColumns(of: table.name) == table.columns.map(\.sqlName), "\(table.name)")
         }
         for table in ["flows", "flow_versions", "model_artifacts", "model_promotions"] {

@@ -1,0 +1,39 @@
+/// One change of a transaction: rows to insert or update by key, or keys to delete.
+public enum TableChange: Sendable {
+    /// Inserts the rows; a row whose key exists replaces the stored one.
+    case upsert(TableRows)
+    /// Deletes the rows with these keys (values of `table.key`, in order; text keys).
+    case delete(StoreTable, keys: [[String]])
+}
+
+/// The store operations of the orchestrator (SPEC §7): work is claimed with leases so that several
+/// workers can share one PostgreSQL store (`FOR UPDATE SKIP LOCKED` there; SQLite has a single
+/// writer), and everything a step decides is written in one transaction.
+///
+/// A lease is a pair (`lease_owner`, `lease_until`) on a `case_states` or `outbox` row. A worker
+/// only claims rows that nobody holds or whose lease has expired; a restarted worker of the same
+/// name takes its own unfinished leases back at once (`releaseLeases(owner:)`), so a process killed
+/// mid-run loses nothing and the next run with that name resumes where it stopped.
+public protocol CaseQueue: Store {
+    /// Applies `changes` in one transaction, in order; nothing is written if any fails.
+    func apply(_ changes: [TableChange]) async throws
+
+    /// Clears every lease held by `owner`.
+    func releaseLeases(owner: String) async throws
+
+    /// Leases up to `limit` rows of `table` (`Schema.caseStates` or `Schema.outbox`) whose instant
+    /// column `dueColumn` is at most `dueBy` and that nobody holds (or whose lease ended before
+    /// `now`), earliest due first; sets their lease to (`owner`, `leaseUntil`) and returns them.
+    func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
+               limit: Int) async throws -> [[Value]]
+
+    /// Up to `limit` invoices (rows of `Schema.invoices`, key order, after key `after`) that are not
+    /// closed, were issued on or before the date `issuedBy` (`YYYY-MM-DD`) and have no case state.
+    func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]]
+
+    /// The rows of `table` whose key is one of `keys` (text keys, in `table.key` order).
+    func rows(of table: StoreTable, keys: [[String]]) async throws -> [[Value]]
+
+    /// The rows of `table` whose `customer_id` (or `id` for `customers`) is one of `customers`, in key order.
+    func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]]
+}

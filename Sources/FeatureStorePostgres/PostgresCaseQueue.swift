@@ -1,0 +1,122 @@
+import FeatureStore
+import Foundation
+import PostgresNIO
+
+extension PostgresStore: CaseQueue {
+    public func apply(_ changes: [TableChange]) async throws {
+        try await lock.locked {
+            try await transaction {
+                for change in changes {
+                    switch change {
+                    case .upsert(let batch) where !batch.rows.isEmpty:
+                        try await upsert(batch)
+                    case .delete(let table, let keys) where !keys.isEmpty:
+                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        for start in stride(from: 0, to: keys.count, by: 1000) {
+                            let chunk = keys[start..<min(start + 1000, keys.count)]
+                            var n = 0
+                            let tuples = chunk.map { key in
+                                precondition(key.count == names.count, "delete from \(table.name): key \(key) has \(key.count) parts")
+                                return "(" + names.map { _ in n += 1; return "$\(n)" }.joined(separator: ", ") + ")"
+                            }
+                            _ = try await run("DELETE FROM \(table.name) WHERE (" + names.joined(separator: ", ") + ") IN ("
+                                              + tuples.joined(separator: ", ") + ")", chunk.flatMap { $0.map(Value.text) })
+                        }
+                    default:
+                        break
+                    }
+                }
+            }
+        }
+    }
+
+    public func releaseLeases(owner: String) async throws {
+        try await lock.locked {
+            try await transaction {
+                for table in [Schema.caseStates, Schema.outbox] {
+                    _ = try await run("UPDATE \(table.name) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+                                      [.text(owner)])
+                }
+            }
+        }
+    }
+
+    public func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
+                      limit: Int) async throws -> [[Value]] {
+        precondition(table.columns.contains { $0.name == "lease_owner" }, "claim: \(table.name) has no lease")
+        let keys = table.keyIndices.map { table.columns[$0].sqlName }
+        let join = keys.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")
+        // Rows another worker has locked are skipped, not waited for: concurrent workers claim
+        // disjoint batches.
+        let sql = """
+            WITH d AS (
+                SELECT \(keys.joined(separator: ", ")) FROM \(table.name)
+                WHERE \(dueColumn) <= to_timestamp($3::float8 / 1000000)
+                  AND (lease_owner IS NULL OR lease_until < to_timestamp($4::float8 / 1000000))
+                ORDER BY \(dueColumn) LIMIT $5
+                FOR UPDATE SKIP LOCKED)
+            UPDATE \(table.name) t SET lease_owner = $1, lease_until = to_timestamp($2::float8 / 1000000)
+            FROM d WHERE \(join)
+            RETURNING \(selectList(table, qualifier: "t"))
+            """
+        let rows = try await lock.locked {
+            try await transaction {
+                try decode(try await run(sql, [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))]), table)
+            }
+        }
+        let due = table.index(dueColumn)
+        return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
+    }
+
+    public func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
+        let t = Schema.invoices
+        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= $1::date"
+            + " AND NOT EXISTS (SELECT 1 FROM case_states c WHERE c.customer_id = i.customer_id AND c.invoice_id = i.id)"
+        var bindings: [Value] = [.text(issuedBy)]
+        if let after {
+            sql += " AND (i.customer_id, i.id) > ($2, $3)"
+            bindings += after
+        }
+        sql += " ORDER BY i.customer_id, i.id LIMIT \(limit)"
+        return try await lock.locked { try decode(try await run(sql, bindings), t) }
+    }
+
+    public func rows(of table: StoreTable, keys: [[String]]) async throws -> [[Value]] {
+        let names = table.keyIndices.map { table.columns[$0].sqlName }
+        var result: [[Value]] = []
+        try await lock.locked {
+            for start in stride(from: 0, to: keys.count, by: 1000) {
+                let chunk = keys[start..<min(start + 1000, keys.count)]
+                var n = 0
+                let tuples = chunk.map { _ in "(" + names.map { _ in n += 1; return "$\(n)" }.joined(separator: ", ") + ")" }
+                let sql = select(table) + " WHERE (" + names.joined(separator: ", ") + ") IN (" + tuples.joined(separator: ", ") + ")"
+                    + orderBy(table)
+                result += try decode(try await run(sql, chunk.flatMap { $0.map(Value.text) }), table)
+            }
+        }
+        return result
+    }
+
+    public func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]] {
+        let column = table.name == Schema.customers.name ? "id" : "customer_id"
+        let ids = Array(Set(customerIds)).sorted()
+        var result: [[Value]] = []
+        try await lock.locked {
+            for start in stride(from: 0, to: ids.count, by: 1000) {
+                let chunk = ids[start..<min(start + 1000, ids.count)]
+                let sql = select(table) + " WHERE \(column) = ANY($1::text[])" + orderBy(table)
+                var bindings = PostgresBindings(capacity: 1)
+                bindings.append(Array(chunk))
+                let rows = try await postgresErrors(sql) {
+                    var rows: [PostgresRow] = []
+                    for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) {
+                        rows.append(row)
+                    }
+                    return rows
+                }
+                result += try decode(rows, table)
+            }
+        }
+        return result
+    }
+}

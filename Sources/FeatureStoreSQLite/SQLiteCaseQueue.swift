@@ -1,0 +1,97 @@
+import FeatureStore
+import Foundation
+import GRDB
+import GRDBSQLite
+
+extension SQLiteStore: CaseQueue {
+    public func apply(_ changes: [TableChange]) async throws {
+        try sqliteErrors("") {
+            try pool.write { db in
+                for change in changes {
+                    switch change {
+                    case .upsert(let batch) where !batch.rows.isEmpty:
+                        try Self.upsert(db, batch)
+                    case .delete(let table, let keys) where !keys.isEmpty:
+                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        let statement = try db.makeStatement(
+                            sql: "DELETE FROM \(table.name) WHERE " + names.map { "\($0) = ?" }.joined(separator: " AND "))
+                        for key in keys {
+                            precondition(key.count == names.count, "delete from \(table.name): key \(key) has \(key.count) parts for \(names.count)")
+                            try statement.execute(arguments: StatementArguments(key))
+                        }
+                    default:
+                        break
+                    }
+                }
+            }
+        }
+    }
+
+    public func releaseLeases(owner: String) async throws {
+        try sqliteErrors("") {
+            try pool.write { db in
+                for table in [Schema.caseStates, Schema.outbox] {
+                    try db.execute(sql: "UPDATE \(table.name) SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+                                   arguments: [owner])
+                }
+            }
+        }
+    }
+
+    public func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
+                      limit: Int) async throws -> [[Value]] {
+        precondition(table.columns.contains { $0.name == "lease_owner" }, "claim: \(table.name) has no lease")
+        let keys = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+        let columns = table.columns.map(\.sqlName).joined(separator: ", ")
+        // SQLite has one writer at a time: the UPDATE ... RETURNING runs as one atomic statement.
+        let sql = """
+            UPDATE \(table.name) SET lease_owner = ?, lease_until = ?
+            WHERE (\(keys)) IN (SELECT \(keys) FROM \(table.name)
+                WHERE \(dueColumn) <= ? AND (lease_owner IS NULL OR lease_until < ?)
+                ORDER BY \(dueColumn), \(keys) LIMIT ?)
+            RETURNING \(columns)
+            """
+        let rows = try fetch(table, sql, [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))],
+                             writing: true)
+        let due = table.index(dueColumn)
+        return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
+    }
+
+    public func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
+        let t = Schema.invoices
+        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= ?"
+            + " AND NOT EXISTS (SELECT 1 FROM case_states c WHERE c.customer_id = i.customer_id AND c.invoice_id = i.id)"
+        var bindings: [Value] = [.text(issuedBy)]
+        if let after {
+            sql += " AND (i.customer_id, i.id) > (?, ?)"
+            bindings += after
+        }
+        sql += " ORDER BY i.customer_id, i.id LIMIT \(limit)"
+        return try fetch(t, sql, bindings)
+    }
+
+    public func rows(of table: StoreTable, keys: [[String]]) async throws -> [[Value]] {
+        let names = table.keyIndices.map { table.columns[$0].sqlName }
+        var result: [[Value]] = []
+        for start in stride(from: 0, to: keys.count, by: 300) {
+            let chunk = keys[start..<min(start + 300, keys.count)]
+            let tuple = "(" + names.map { _ in "?" }.joined(separator: ", ") + ")"
+            let sql = select(table) + " WHERE (" + names.joined(separator: ", ") + ") IN (VALUES "
+                + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + ")" + orderBy(table)
+            result += try fetch(table, sql, chunk.flatMap { $0.map(Value.text) })
+        }
+        return result
+    }
+
+    public func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]] {
+        let column = table.name == Schema.customers.name ? "id" : "customer_id"
+        var result: [[Value]] = []
+        let ids = Array(Set(customerIds)).sorted()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            let sql = select(table) + " WHERE \(column) IN (" + chunk.map { _ in "?" }.joined(separator: ", ") + ")" + orderBy(table)
+            result += try fetch(table, sql, chunk.map(Value.text))
+        }
+        return result
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import FeatureStoreBackends
+import Testing
+import Vocabulary
+@testable import FeatureStore
+
+/// The orchestrator's work queue on both backends: enrolment, leases, transactional apply.
+@Suite("Case queue")
+struct CaseQueueTests {
+    /// A store holding the synthetic history's customers, contact points and invoices.
+    func seeded(_ backend: Backend) async throws -> (any CaseQueue, SyntheticHistory) {
+        let store = try await freshStore(backend)
+        let h = SyntheticHistory(customers: 12, seed: 5)
+        try await store.write([
+            TableRows(table: Schema.customers, rows: h.customers.map(Schema.customers.row)),
+            TableRows(table: Schema.contactPoints, rows: h.contactPoints.map(Schema.contactPoints.row)),
+            TableRows(table: Schema.invoices, rows: h.invoices.map(Schema.invoices.row)),
+        ])
+        return (store, h)
+    }
+
+    func caseRow(_ invoice: Invoice, due: Int64?) -> [Value] {
+        [.text(invoice.customerId), .text(invoice.id), .text("consumer-dunning"), .integer(1), .text("exp"), .text("control"),
+         .text("{}"), due.map(Value.integer) ?? .null, .null, .null, .integer(0)]
+    }
+
+    @Test("Unenrolled open invoices are listed in key order until they have a case state", arguments: Backend.allCases)
+    func enrolment(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let open = h.invoices.filter { !$0.status.isClosed }.sorted { ($0.customerId, $0.id) < ($1.customerId, $1.id) }
+        let issuedBy = "2099-12-31"
+        var listed: [[Value]] = []
+        var after: [Value]? = nil
+        while true {
+            let page = try await store.unenrolledInvoices(issuedBy: issuedBy, after: after, limit: 5)
+            listed += page
+            guard page.count == 5, let last = page.last else { break }
+            after = [last[Schema.invoices.index("customer_id")], last[Schema.invoices.index("id")]]
+        }
+        #expect(listed.map { $0[Schema.invoices.index("id")].text! } == open.map(\.id))
+        try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: open.prefix(3).map { caseRow($0, due: 10) }))])
+        let rest = try await store.unenrolledInvoices(issuedBy: issuedBy, after: nil, limit: 1000)
+        #expect(rest.map { $0[Schema.invoices.index("id")].text! } == open.dropFirst(3).map(\.id))
+        #expect(try await store.unenrolledInvoices(issuedBy: "2000-01-01", after: nil, limit: 1000).isEmpty)
+        try await store.close()
+    }
+
+    @Test("Claims lease due rows once, earliest first; expired and released leases are claimable again",
+          arguments: Backend.allCases)
+    func leases(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let open = Array(h.invoices.filter { !$0.status.isClosed }.prefix(6))
+        let rows = open.enumerated().map { i, inv in caseRow(inv, due: i == 5 ? nil : Int64(100 * (5 - i))) }
+        try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: rows))])
+        let t = Schema.caseStates
+        let first = try await store.claim(t, dueColumn: "next_due_at", dueBy: 300, owner: "a", leaseUntil: 1_000, now: 50, limit: 2)
+        #expect(first.map { $0[t.index("next_due_at")].integer! } == [100, 200])
+        #expect(first.allSatisfy { $0[t.index("lease_owner")].text == "a" && $0[t.index("lease_until")].integer == 1_000 })
+        let second = try await store.claim(t, dueColumn: "next_due_at", dueBy: 300, owner: "b", leaseUntil: 1_000, now: 50, limit: 10)
+        #expect(second.map { $0[t.index("next_due_at")].integer! } == [300])
+        #expect(try await store.claim(t, dueColumn: "next_due_at", dueBy: 300, owner: "b", leaseUntil: 1_000, now: 50, limit: 10).isEmpty)
+        // After a's lease ends, b may take a's rows.
+        let stolen = try await store.claim(t, dueColumn: "next_due_at", dueBy: 300, owner: "b", leaseUntil: 3_000, now: 2_000, limit: 10)
+        #expect(Set(stolen.map { $0[t.index("invoice_id")].text! }) == Set(open.prefix(5).suffix(3).map(\.id)))
+        try await store.releaseLeases(owner: "b")
+        let again = try await store.claim(t, dueColumn: "next_due_at", dueBy: 10_000, owner: "c", leaseUntil: 9_000, now: 2_000, limit: 10)
+        #expect(again.count == 5)
+        try await store.close()
+    }
+
+    @Test("apply writes and deletes in one transaction: a failing change leaves nothing behind", arguments: Backend.allCases)
+    func transactional(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let inv = h.invoices.filter { !$0.status.isClosed }.prefix(2)
+        try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: inv.map { caseRow($0, due: 5) }))])
+        // Deleting one case and writing an outbox row for a message that does not exist fails whole.
+        let orphan: [Value] = [.text(inv.first!.customerId), .text("no-such-message"), .integer(1), .integer(0), .null, .null, .null]
+        await #expect(throws: StoreError.self) {
+            try await store.apply([.delete(Schema.caseStates, keys: [[inv.first!.customerId, inv.first!.id]]),
+                                   .upsert(TableRows(table: Schema.outbox, rows: [orphan]))])
+        }
+        #expect(try await store.count(Schema.caseStates) == 2)
+        try await store.apply([.delete(Schema.caseStates, keys: [[inv.first!.customerId, inv.first!.id]])])
+        #expect(try await store.count(Schema.caseStates) == 1)
+        let byKey = try await store.rows(of: Schema.invoices, keys: inv.map { [$0.customerId, $0.id] })
+        #expect(byKey.count == 2)
+        let byCustomer = try await store.rows(of: Schema.contactPoints, customerIds: [inv.first!.customerId])
+        #expect(byCustomer.count == h.contactPoints.filter { $0.customerId == inv.first!.customerId }.count)
+        #expect(try await store.rows(of: Schema.customers, customerIds: [inv.first!.customerId]).count == 1)
+        try await store.close()
+    }
+}
