@@ -50,10 +50,14 @@ let package = Package(
             name: "FeatureStorePostgres",
             dependencies: ["FeatureStore", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "FeatureStoreBackends", dependencies: ["FeatureStore", "FeatureStoreSQLite", "FeatureStorePostgres"]),
+        // The orchestrator: enrolment, flows, decisions, outbox, event ingest.
+        .target(
+            name: "Orchestrator",
+            dependencies: ["FeatureStore", "Optimizer", "Vocabulary", "Simulator", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -64,6 +68,7 @@ let package = Package(
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]
