@@ -7,6 +7,7 @@ public enum OrchestratorError: Error, CustomStringConvertible, Equatable {
     case noFlowForCase(invoice: String)
     case badEventFile(file: String, line: Int, field: String, message: String)
     case caseLoops(invoice: String, steps: Int)
+    case flowVersionChanged(file: String, name: String, version: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +20,8 @@ public enum OrchestratorError: Error, CustomStringConvertible, Equatable {
             return "no flow's segment rules match invoice '\(invoice)' and no default flow is configured"
         case .badEventFile(let file, let line, let field, let message):
             return "\(file):\(line): \(field): \(message)"
+        case .flowVersionChanged(let file, let name, let version):
+            return "\(file): flow '\(name)' version \(version) is already stored with other content; a stored version never changes — raise `version`"
         case .caseLoops(let invoice, let steps):
             return "case '\(invoice)' still had due steps after \(steps) steps in one run; its flow's backup chain does not end"
         }

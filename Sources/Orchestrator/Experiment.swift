@@ -66,6 +66,11 @@ public struct Experiment: Sendable, Hashable, Codable {
         return proposed
     }
 
+    /// Lower-case hex SHA-256 of `text`'s UTF-8 bytes.
+    public static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// A fresh random salt (32 hex digits).
     public static func newSalt() -> String {
         var g = SystemRandomNumberGenerator()

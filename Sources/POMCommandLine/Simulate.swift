@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import FeatureStore
 import Simulator
 
 /// `simulate`: writes a synthetic history with known ground truth (datasets/README.md).
@@ -30,16 +31,27 @@ public struct Simulate: ParsableCommand {
     @Option(help: "Directory to write the history into (created if missing).")
     var out: String
 
+    @Option(help: "First day of the period, YYYY-MM-DD.")
+    var start: String = "2026-01-05"
+
+    @Option(help: "Letters the customer ids start with (default C), so that two worlds can share a store.")
+    var idPrefix: String = "C"
+
     public init() {}
 
     public func validate() throws {
         guard customers > 0 else { throw ValidationError("--customers must be a positive number of customers, got \(customers)") }
         guard days > 0 else { throw ValidationError("--days must be a positive number of days, got \(days)") }
         guard epsilon >= 0 && epsilon <= 1 else { throw ValidationError("--epsilon must lie in [0, 1], got \(epsilon)") }
+        guard CalendarDate(parsing: start) != nil else { throw ValidationError("--start must be a date YYYY-MM-DD, got '\(start)'") }
+        guard !idPrefix.isEmpty, idPrefix.allSatisfy({ $0.isASCII && $0.isLetter }) else {
+            throw ValidationError("--id-prefix must be ASCII letters, got '\(idPrefix)'")
+        }
     }
 
     public func run() throws {
-        let world = World(config: SimulationConfig(customers: customers, days: days, seed: seed))
+        let world = World(config: SimulationConfig(customers: customers, days: days, seed: seed, start: CalendarDate(parsing: start)!,
+                                                   idPrefix: idPrefix == "C" ? nil : idPrefix))
         let started = Date()
         let big = customers >= 10_000
         let report: (Int, Int) -> Void = { done, total in

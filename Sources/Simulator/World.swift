@@ -19,13 +19,20 @@ public struct SimulationConfig: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// The first day of the period (UTC calendar date).
     public var start: CalendarDate
+    /// The letters customer ids start with (`C` when nil), so that a second world can live in the
+    /// same store as a first one (e.g. fresh customers for a closed-loop run after a history).
+    public var idPrefix: String?
 
-    public init(customers: Int, days: Int, seed: UInt64, start: CalendarDate = CalendarDate(year: 2026, month: 1, day: 5)) {
+    public init(customers: Int, days: Int, seed: UInt64, start: CalendarDate = CalendarDate(year: 2026, month: 1, day: 5),
+                idPrefix: String? = nil) {
         precondition(customers >= 0 && days > 0, "SimulationConfig: customers \(customers) must be ≥ 0 and days \(days) > 0")
+        precondition(idPrefix.map { !$0.isEmpty && $0.allSatisfy { $0.isLetter && $0.isASCII } } ?? true,
+                     "SimulationConfig: the id prefix must be ASCII letters")
         self.customers = customers
         self.days = days
         self.seed = seed
         self.start = start
+        self.idPrefix = idPrefix
     }
 
     /// Midnight UTC of the first day.
@@ -88,12 +95,16 @@ public struct World: Sendable {
     /// The id of customer `index`: `C` and at least seven digits.
     public static func customerId(_ index: Int) -> String { "C" + pad7(index) }
 
+    /// The id of customer `index` in this world: the configured prefix (default `C`) and at least
+    /// seven digits.
+    public func customerId(_ index: Int) -> String { (config.idPrefix ?? "C") + pad7(index) }
+
     /// Generates customer `index`. O(number of invoices); no state is shared between customers.
     public func customer(_ index: Int) -> SimulatedCustomer {
         precondition(index >= 0 && index < config.customers, "World: customer \(index) outside 0..<\(config.customers)")
         let p = parameters
         var rng = Xoshiro256(seed: config.seed, keys: 1, UInt64(index))
-        let id = World.customerId(index)
+        let id = customerId(index)
         let region = pick(Region.all.map { ($0, $0.share) }, &rng)
         let persona = pick(Persona.allCases.map { ($0, p.personaShares[$0]!) }, &rng)
         let segment = pick(Segment.allCases.map { ($0, p.segmentShares[$0]!) }, &rng)

@@ -436,3 +436,20 @@ struct LearnabilityTests {
         #expect(e.uniform < 0.75 * e.oracle)
     }
 }
+
+@Suite("World identity")
+struct WorldIdentityTests {
+    @Test("An id prefix renames the customers (and their contact points and invoices) and nothing else")
+    func idPrefix() {
+        let plain = World(config: SimulationConfig(customers: 5, days: 60, seed: 3))
+        let renamed = World(config: SimulationConfig(customers: 5, days: 60, seed: 3, idPrefix: "D"))
+        for i in 0..<5 {
+            let a = plain.customer(i), b = renamed.customer(i)
+            #expect(a.customer.id == "C000000\(i)" && b.customer.id == "D000000\(i)")
+            #expect(b.invoices.map(\.id) == a.invoices.map { "D" + $0.id.dropFirst() })
+            #expect(b.invoices.map(\.amountMinor) == a.invoices.map(\.amountMinor))
+            #expect(b.traits.channelLogit == a.traits.channelLogit)
+            #expect(b.contactPoints.map(\.customerId).allSatisfy { $0 == b.customer.id })
+        }
+    }
+}

@@ -72,3 +72,24 @@ extension Schema {
     /// The orchestrator's own tables (not record files), in dependency order.
     public static let orchestrationTables: [StoreTable] = [caseStates, outbox, experiments, runs]
 }
+
+extension Schema {
+    /// The names of the flows ever loaded.
+    public static let flows = StoreTable(
+        name: "flows", file: "",
+        columns: [StoreColumn("name", .text), StoreColumn("created_at", .instant)],
+        key: ["name"], idColumn: "name")
+
+    /// Every version of every flow: the definition file's text and its SHA-256. A version is never
+    /// changed once stored.
+    public static let flowVersions = StoreTable(
+        name: "flow_versions", file: "",
+        columns: [
+            StoreColumn("name", .text, references: "flows"),
+            StoreColumn("version", .integer),
+            StoreColumn("definition", .text),
+            StoreColumn("checksum", .text),
+            StoreColumn("created_at", .instant),
+        ],
+        key: ["name", "version"], idColumn: "name")
+}
