@@ -26,3 +26,8 @@ public func migrations(for location: StoreLocation) -> [Migration] {
     case .postgres: return postgresMigrations
     }
 }
+
+/// Writes a transactionally consistent copy of the SQLite store at `source` to `destination`.
+public func copySQLiteStore(from source: String, to destination: String) throws {
+    try SQLiteSnapshot.copy(from: source, to: destination)
+}

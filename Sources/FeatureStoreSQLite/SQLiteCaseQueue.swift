@@ -95,3 +95,17 @@ extension SQLiteStore: CaseQueue {
         return result
     }
 }
+
+/// Consistent copies of a SQLite store.
+public enum SQLiteSnapshot {
+    /// Writes a transactionally consistent copy of the store at `source` to `destination`
+    /// (`VACUUM INTO`), e.g. for a dry run that must not touch the real store.
+    /// - Throws: `StoreError.database` when either file cannot be opened or written.
+    public static func copy(from source: String, to destination: String) throws {
+        try sqliteErrors("VACUUM INTO") {
+            let queue = try DatabaseQueue(path: source)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "VACUUM INTO ?", arguments: [destination]) }
+            try queue.close()
+        }
+    }
+}

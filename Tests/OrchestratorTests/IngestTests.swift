@@ -111,3 +111,53 @@ struct IngestTests {
         try await store.close()
     }
 }
+
+@Suite("Event files and store copies")
+struct EventFileTests {
+    @Test("An events file reads into events that round-trip through store rows")
+    func roundTrip() throws {
+        let dir = try temporaryDirectory("events")
+        let path = dir + "/events.jsonl"
+        try """
+            {"id":"E1","kind":"bounced_hard","customer_id":"C1","invoice_id":"I1","message_id":"M1","occurred_at":"2026-03-02T09:06:00Z","payload":{"contact_point_id":"C1-E","reason":"550"}}
+            {"id":"E2","kind":"payment","customer_id":"C1","invoice_id":"I1","occurred_at":"2026-03-03T10:00:00Z","payload":{"payment_id":"P1","amount_minor":12000,"currency":"EUR"}}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let events = try EventFile.read(path: path)
+        #expect(events.map(\.id) == ["E1", "E2"])
+        #expect(events[0].kind == .bouncedHard && events[0].messageId == "M1" && events[0].payload.reason == "550")
+        #expect(events[0].occurredAt == instant(hours: 0.1))
+        #expect(events[1].payload.amountMinor == 12_000 && events[1].payload.paymentId == "P1")
+        #expect(events.map { Schema.event(Schema.row($0)) } == events)
+    }
+
+    @Test("A bad event names its line and field")
+    func badLine() throws {
+        let dir = try temporaryDirectory("events")
+        let path = dir + "/events.jsonl"
+        try """
+            {"id":"E1","kind":"delivered","customer_id":"C1","invoice_id":"I1","occurred_at":"2026-03-02T09:06:00Z","payload":{}}
+            {"id":"E2","kind":"teleported","customer_id":"C1","invoice_id":"I1","occurred_at":"2026-03-02T09:06:00Z","payload":{}}
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let error = try #require(throws: CSVError.self) { try EventFile.read(path: path) }
+        #expect(error.line == 2 && error.column == "kind" && error.value == "teleported")
+    }
+
+    @Test("A SQLite store copy holds the same rows and leaves the original alone")
+    func snapshot() async throws {
+        let url = try freshStoreURL(.sqlite)
+        let store = try await openStore(url)
+        try await SmallCase().write(to: store)
+        try await store.close()
+        let copy = try temporaryDirectory("copy") + "/copy.sqlite"
+        try copySQLiteStore(from: String(url.dropFirst("sqlite:".count)), to: copy)
+        let copied = try await openStore("sqlite:" + copy)
+        #expect(try await copied.count(Schema.messages) == 1)
+        try await copied.apply([.upsert(TableRows(table: Schema.customers, rows: [[.text("C2"), .text("en"), .text("GB"), .text("Europe/London"), .null, .integer(0)]]))])
+        try await copied.close()
+        let original = try await openStore(url)
+        #expect(try await original.count(Schema.customers) == 1)
+        try await original.close()
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 extension StoreTable {
     /// The store row of `record` (a record of this table's file), its fields parsed by the columns'
@@ -42,5 +43,29 @@ extension Schema {
         set("reason", p.reason.map(Value.text))
         set("via", p.via.map(Value.text))
         return row
+    }
+}
+
+extension Schema {
+    /// The event of a store row of `events` (the inverse of `row(_:)`).
+    public static func event(_ row: [Value]) -> Event {
+        let t = events
+        func text(_ name: String) -> String? { t.value(row, name).text }
+        let payload = EventPayload(amountMinor: t.value(row, "amount_minor").integer, currency: text("currency"),
+                                   paymentId: text("payment_id"), channel: text("channel").flatMap(Channel.init(rawValue:)),
+                                   contactPointId: text("contact_point_id"), reason: text("reason"),
+                                   installments: t.value(row, "installments").integer.map { Int($0) }, via: text("via"))
+        return Event(id: text("id")!, kind: EventKind(rawValue: text("kind")!)!, customerId: text("customer_id")!,
+                     invoiceId: text("invoice_id")!, messageId: text("message_id"),
+                     occurredAt: Date(timeIntervalSince1970: Double(t.value(row, "occurred_at").integer!) / 1_000_000), payload: payload)
+    }
+}
+
+/// Reading an events file (the `events.jsonl` format of `datasets/README.md`).
+public enum EventFile {
+    /// The events of `path`, checked like an import (types, kinds, duplicate ids).
+    /// - Throws: `CSVError` naming the file, line, field and value.
+    public static func read(path: String) throws -> [Event] {
+        try RecordFiles.read(Schema.events, path: path).rows.map(Schema.event)
     }
 }
