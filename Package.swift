@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Channels", targets: ["Channels"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -23,6 +24,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -39,6 +45,19 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
+        // Channel adapters (HTTP provider, spool, dry run, simulated world) and message templates.
+        .target(
+            name: "Channels",
+            dependencies: [
+                "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Resources/templates")]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -69,6 +88,15 @@ let package = Package(
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator"]),
+        .testTarget(
+            name: "ChannelsTests",
+            dependencies: [
+                "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+import Vocabulary
+import FeatureStore
+@testable import Channels
+
+@Suite("Message templates")
+struct TemplateTests {
+    static let caseData = CaseData(customerName: "Erika Mustermann", invoiceNumber: "RE-2026-0042", amountMinor: 123_456, currency: "EUR",
+                                   dueDate: CalendarDate(year: 2026, month: 3, day: 5), asOf: CalendarDate(year: 2026, month: 3, day: 19),
+                                   paymentLink: "https://pay.example.com/p/x7", creditorName: "Stadtwerke Musterstadt")
+
+    @Test("the bundled catalogue covers every channel, purpose and tone in de and en")
+    func coverage() throws {
+        let c = try TemplateCatalogue.bundled()
+        #expect(c.languages == ["de", "en"])
+        #expect(Set(c.channels) == Set(Channel.allCases))
+        #expect(c.templates.count == 2 * Channel.allCases.count * MessagePurpose.allCases.count * Tone.allCases.count)
+    }
+
+    @Test("every template renders in de and en for each tone without leftover placeholders")
+    func everyTemplateRenders() throws {
+        let c = try TemplateCatalogue.bundled()
+        for language in ["de", "en"] {
+            for channel in Channel.allCases {
+                for purpose in MessagePurpose.allCases {
+                    for tone in Tone.allCases {
+                        let r = c.render(channel, purpose: purpose, tone: tone, locale: language, data: Self.caseData)
+                        let label = "\(language)/\(channel.rawValue)/\(purpose.rawValue)/\(tone.rawValue)"
+                        #expect(r.locale == language, "\(label)")
+                        #expect(!r.text.isEmpty, "\(label)")
+                        for part in [r.text, r.subject ?? "", r.html ?? ""] {
+                            #expect(!part.contains("{{") && !part.contains("}}"), "\(label): \(part)")
+                        }
+                        #expect((r.subject != nil) == [.email, .letter, .push].contains(channel), "\(label)")
+                        #expect((r.html != nil) == (channel == .email), "\(label)")
+                        if channel != .robocall && purpose != .paymentConfirmation {
+                            #expect(r.text.contains("https://pay.example.com/p/x7") || channel == .push, "\(label) lacks the payment link")
+                        }
+                        if channel == .letter && purpose != .paymentConfirmation {
+                            #expect(r.text.contains(c.formats[language]!.qrNote), "\(label) lacks the QR note")
+                        }
+                        if channel == .sms {
+                            let s = try #require(r.sms)
+                            #expect(s.encoding == .gsm7, "\(label): \(s.nonGSMCharacters)")
+                            #expect(s.segments >= 1 && s.segments <= 2, "\(label): \(s)")
+                        }
+                        if [.email, .letter, .whatsapp].contains(channel) {
+                            #expect(r.text.contains("Erika Mustermann"), "\(label) lacks the greeting")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("amounts and dates are written per locale")
+    func localeFormats() throws {
+        let c = try TemplateCatalogue.bundled()
+        let de = c.formats["de"]!, en = c.formats["en"]!
+        #expect(de.formatAmount(123_456, currency: "EUR", digits: 2) == "1.234,56 €")
+        #expect(en.formatAmount(123_456, currency: "EUR", digits: 2) == "€1,234.56")
+        #expect(en.formatAmount(5, currency: "GBP", digits: 2) == "£0.05")
+        #expect(de.formatAmount(100_000_000, currency: "CHF", digits: 2) == "1.000.000,00 CHF")
+        #expect(en.formatAmount(1_234_567, currency: "JPY", digits: c.fractionDigits("JPY")) == "JPY1,234,567")
+        #expect(de.formatAmount(-250, currency: "SEK", digits: 2) == "-2,50 SEK")
+        #expect(de.formatDate(CalendarDate(year: 2026, month: 3, day: 5)) == "05.03.2026")
+        #expect(en.formatDate(CalendarDate(year: 2026, month: 3, day: 5)) == "5 March 2026")
+        #expect(c.language(for: "de-AT") == "de")
+        #expect(c.language(for: "de_CH") == "de")
+        #expect(c.language(for: "fr-FR") == "en")
+    }
+
+    @Test("an SMS reminder renders exactly, with its segment count")
+    func exactSMS() throws {
+        let c = try TemplateCatalogue.bundled()
+        let de = c.render(.sms, purpose: .reminder, tone: .neutral, locale: "de-DE", data: Self.caseData)
+        #expect(de.text == "Stadtwerke Musterstadt: Rechnung RE-2026-0042 (1.234,56 €) ist seit 14 Tagen überfällig. Bitte bezahlen: https://pay.example.com/p/x7")
+        #expect(de.sms == SMSSegments(de.text))
+        #expect(de.sms?.units == 134 && de.sms?.segments == 1)
+        let en = c.render(.sms, purpose: .firstDunning, tone: .firm, locale: "en-GB", data: Self.caseData)
+        #expect(en.text == "Stadtwerke Musterstadt: 1st reminder, invoice RE-2026-0042 (€1,234.56) is 14 days overdue. Pay by 2 April 2026: https://pay.example.com/p/x7")
+    }
+
+    @Test("e-mails get an HTML part with the text escaped; the plain text is not escaped")
+    func emailHTML() throws {
+        let c = try TemplateCatalogue.bundled()
+        var data = Self.caseData
+        data.customerName = "Tom & <Jerry>"
+        let r = c.render(.email, purpose: .reminder, tone: .friendly, locale: "en", data: data)
+        #expect(r.subject == "A small reminder: invoice RE-2026-0042")
+        #expect(r.text.hasPrefix("Dear Tom & <Jerry>,\n\nit can easily slip the mind"))
+        let html = try #require(r.html)
+        #expect(html.contains("Dear Tom &amp; &lt;Jerry&gt;,"))
+        #expect(!html.contains("<Jerry>"))
+        #expect(html.contains("<a href=\"https://pay.example.com/p/x7\""))
+        #expect(html.contains("<html lang=\"en\">"))
+        let anonymous = c.render(.email, purpose: .reminder, tone: .neutral, locale: "de",
+                                 data: CaseData(customerName: nil, invoiceNumber: "R1", amountMinor: 100, currency: "EUR",
+                                                dueDate: CalendarDate(year: 2026, month: 3, day: 5),
+                                                asOf: CalendarDate(year: 2026, month: 3, day: 4), paymentLink: "https://p.example/1",
+                                                creditorName: "ACME"))
+        #expect(anonymous.text.hasPrefix("Guten Tag,\n\nnach unseren Unterlagen"))
+        #expect(anonymous.text.contains("(0 Tage überfällig)"))
+    }
+
+    /// Copies the bundled templates to a temporary directory and applies `edit` to one file.
+    func catalogueError(file: String, _ edit: (String) -> String) throws -> ChannelConfigurationError {
+        let dir = try temporaryDirectory()
+        defer { cleanUp(dir) }
+        let copy = dir.appendingPathComponent("templates")
+        try FileManager.default.copyItem(at: TemplateCatalogue.bundledDirectory(), to: copy)
+        let target = copy.appendingPathComponent(file)
+        try edit(String(contentsOf: target, encoding: .utf8)).write(to: target, atomically: true, encoding: .utf8)
+        do {
+            _ = try TemplateCatalogue(directory: copy)
+        } catch let e as ChannelConfigurationError {
+            return e
+        }
+        Issue.record("the edited catalogue loaded")
+        return ChannelConfigurationError(file: "", line: nil, field: nil, message: "")
+    }
+
+    @Test("an unknown placeholder is an error at load time naming file, line and field")
+    func unknownPlaceholder() throws {
+        let e = try catalogueError(file: "en/email.yaml") {
+            $0.replacingOccurrences(of: "it can easily slip the mind: invoice {{invoice_number}}",
+                                    with: "it can easily slip the mind: invoice {{invoice_numbr}}")
+        }
+        #expect(e.file.hasSuffix("en/email.yaml"))
+        #expect(e.field == "reminder.friendly.body")
+        #expect(e.message.hasPrefix("unknown placeholder {{invoice_numbr}}"))
+        let lines = try String(contentsOf: TemplateCatalogue.bundledDirectory().appendingPathComponent("en/email.yaml"), encoding: .utf8)
+            .components(separatedBy: "\n")
+        let expected = try #require(lines.firstIndex { $0.contains("it can easily slip the mind") }) + 1
+        #expect(e.line == expected)
+    }
+
+    @Test("a missing tone, an unknown field and a too long SMS are load-time errors")
+    func structuralErrors() throws {
+        let missing = try catalogueError(file: "de/robocall.yaml") { text in
+            var lines = text.components(separatedBy: "\n")
+            let k = lines.firstIndex { $0 == "payment_plan_offer:" }!
+            lines.removeSubrange((k + 5)...(k + 6))  // the firm tone
+            return lines.joined(separator: "\n")
+        }
+        #expect(missing.field == "payment_plan_offer.firm")
+        #expect(missing.message == "missing field")
+
+        let unknown = try catalogueError(file: "en/sms.yaml") { $0.replacingOccurrences(of: "pre_due:\n  friendly:\n    body:", with: "pre_due:\n  friendly:\n    text:") }
+        #expect(unknown.field == "pre_due.friendly.text")
+        #expect(unknown.line == 5)
+        #expect(unknown.message.hasPrefix("unknown field; expected one of body"))
+
+        let long = try catalogueError(file: "de/sms.yaml") {
+            $0.replacingOccurrences(of: "Online bezahlen: {{payment_link}}",
+                                    with: "Sie können ganz bequem online bezahlen, mit Karte, Überweisung, Lastschrift oder in Raten, und es dauert wirklich nur eine Minute. Bei Fragen rufen Sie uns gern an, wir helfen Ihnen weiter: {{payment_link}}")
+        }
+        #expect(long.field == "pre_due.neutral.body")
+        #expect(long.message.contains("the SMS takes 3 segments"))
+        #expect(long.line == 8)
+
+        let typographic = try catalogueError(file: "de/sms.yaml") {
+            $0.replacingOccurrences(of: "Online bezahlen: {{payment_link}}", with: "„Online“ bezahlen – {{payment_link}}")
+        }
+        #expect(typographic.message.contains("UCS-2 because of '„' '“' '–'"))
+    }
+}
