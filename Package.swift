@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
+        // A/B time-to-pay reports from the store (statistics from Optimizer's Survival).
+        .target(name: "Reports", dependencies: ["Optimizer", "FeatureStore", "Vocabulary"]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -53,7 +56,7 @@ let package = Package(
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -64,6 +67,10 @@ let package = Package(
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["Reports", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Vocabulary", "LinAlg"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]
