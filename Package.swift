@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Channels", targets: ["Channels"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -58,6 +59,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources/templates")]),
+        // A/B time-to-pay reports from the store (statistics from Optimizer's Survival).
+        .target(name: "Reports", dependencies: ["Optimizer", "FeatureStore", "Vocabulary"]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -76,7 +79,7 @@ let package = Package(
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -97,6 +100,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(
+            name: "ReportsTests",
+            dependencies: ["Reports", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Vocabulary", "LinAlg"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]

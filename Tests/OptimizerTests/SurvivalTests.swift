@@ -234,6 +234,52 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         for (k, p) in zip(sorted, order) { #expect(k == values[Int(p)] + 0.0) }
     }
 
+    @Test(arguments: [21, 22] as [UInt64])
+    func keySortAgreesWithTheStandardSort(seed: UInt64) {
+        var rng = Xoshiro256(seed: seed, keys: 304)
+        var keys = (0..<70_000).map { _ -> UInt64 in
+            let x = rng.uniform() < 0.4 ? (rng.uniform() * 500).rounded() : -100 * log(1 - rng.uniform())
+            return (x + 0.0).bitPattern << 1 | (rng.uniform() < 0.7 ? 1 : 0)
+        }
+        keys += [0, 1, UInt64.max >> 1, 5, 5, 5] + (0..<300).map { 1 << 40 | UInt64($0 % 7) }
+        let expected = keys.sorted()
+        var scratch = [UInt64](repeating: 0, count: keys.count)
+        keys.withUnsafeMutableBufferPointer { k in
+            scratch.withUnsafeMutableBufferPointer { s in DurationSort.sortKeys(k, scratch: s) }
+        }
+        #expect(keys == expected)
+    }
+
+    @Test func twoGroupLogRankIsTheGeneralOneBitForBit() throws {
+        var rng = Xoshiro256(seed: 305)
+        for _ in 0..<5 {
+            let n = 2000
+            let durations = (0..<n).map { _ in (rng.uniform() * 200).rounded() / 2 }
+            let events = (0..<n).map { _ in rng.uniform() < 0.6 }
+            let groups = (0..<n).map { _ in rng.uniform() < 0.45 ? 0 : 1 }
+            let analysis = SurvivalAnalysis(durations: durations, events: events, groups: groups, groupCount: 2)
+            let two = try #require(analysis.logRank)
+            let general = SurvivalAnalysis.logRankMerged(analysis.tables)
+            #expect(two == general)
+        }
+    }
+
+    @Test func concurrentGroupsGiveTheTablesOfEachGroupAlone() {
+        // 150,000 subjects take the concurrent path; each group alone (< 100,000) the serial one.
+        var rng = Xoshiro256(seed: 306)
+        let n = 150_000
+        let durations = (0..<n).map { _ in rng.uniform() < 0.3 ? (rng.uniform() * 300).rounded() : -90 * log(1 - rng.uniform()) }
+        let events = (0..<n).map { _ in rng.uniform() < 0.75 }
+        let groups = (0..<n).map { i in i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 2 }
+        let analysis = SurvivalAnalysis(durations: durations, events: events, groups: groups, groupCount: 3)
+        for g in 0..<3 {
+            let members = groups.indices.filter { groups[$0] == g }
+            let alone = LifeTable(durations: members.map { durations[$0] }, events: members.map { events[$0] })
+            #expect(analysis.tables[g].rows == alone.rows)
+            #expect(analysis.tables[g].eventCount == alone.eventCount)
+        }
+    }
+
     @Test func documentedExampleHolds() {
         let table = LifeTable(durations: [5, 8, 8, 12, 20], events: [true, true, false, true, false])
         #expect(table.times == [0, 5, 8, 12, 20])

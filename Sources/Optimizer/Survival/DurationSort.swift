@@ -117,3 +117,73 @@ enum DurationSort {
         }
     }
 }
+
+extension DurationSort {
+    /// Sorts 64-bit keys ascending in place, by the same most-significant-digit radix sort as
+    /// `sort(_:payload:)` without a payload (8 bytes moved per key and level instead of 12).
+    /// - Parameters:
+    ///   - keys: the keys; sorted on return.
+    ///   - scratch: at least `keys.count` elements of working space (contents undefined on return).
+    /// - Complexity: O(n · digits) time, no allocation beyond one 4 KiB table per range.
+    static func sortKeys(_ keys: UnsafeMutableBufferPointer<UInt64>, scratch: UnsafeMutableBufferPointer<UInt64>) {
+        precondition(scratch.count >= keys.count, "DurationSort.sortKeys: scratch of \(scratch.count) for \(keys.count) keys")
+        guard keys.count > 1 else { return }
+        sortKeyRange(keys.baseAddress!, other: scratch.baseAddress!, lo: 0, hi: keys.count, shift: 56, dataInOutput: true)
+    }
+
+    /// Sorts `[lo, hi)` of `data` by the bits from `shift + 7` down; the sorted range ends in the
+    /// output array (`data` when `dataInOutput`, else `other`).
+    static func sortKeyRange(_ data: UnsafeMutablePointer<UInt64>, other: UnsafeMutablePointer<UInt64>, lo: Int, hi: Int, shift: Int,
+                             dataInOutput: Bool) {
+        let count = hi - lo
+        if count <= smallRange {
+            var i = lo + 1
+            while i < hi {
+                let key = data[i]
+                var j = i - 1
+                while j >= lo && data[j] > key {
+                    data[j + 1] = data[j]
+                    j -= 1
+                }
+                data[j + 1] = key
+                i += 1
+            }
+            if !dataInOutput { (other + lo).update(from: data + lo, count: count) }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 513) { table in
+            let counts = table.baseAddress!, offsets = counts + 256
+            var s = shift
+            while true {
+                for b in 0..<256 { counts[b] = 0 }
+                for i in lo..<hi { counts[Int(truncatingIfNeeded: data[i] &>> UInt64(s)) & 0xFF] += 1 }
+                if counts[Int(truncatingIfNeeded: data[lo] &>> UInt64(s)) & 0xFF] != count { break }
+                if s == 0 {
+                    if !dataInOutput { (other + lo).update(from: data + lo, count: count) }
+                    return
+                }
+                s -= 8
+            }
+            var start = lo
+            for b in 0..<256 {
+                offsets[b] = start
+                start += counts[b]
+            }
+            offsets[256] = hi
+            for b in 0..<256 { counts[b] = offsets[b] }
+            for i in lo..<hi {
+                let key = data[i]
+                let b = Int(truncatingIfNeeded: key &>> UInt64(s)) & 0xFF
+                other[counts[b]] = key
+                counts[b] += 1
+            }
+            if s == 0 {
+                if dataInOutput { (data + lo).update(from: other + lo, count: count) }
+                return
+            }
+            for b in 0..<256 where offsets[b + 1] > offsets[b] {
+                sortKeyRange(other, other: data, lo: offsets[b], hi: offsets[b + 1], shift: s - 8, dataInOutput: !dataInOutput)
+            }
+        }
+    }
+}

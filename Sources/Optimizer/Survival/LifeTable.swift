@@ -71,6 +71,54 @@ public struct LifeTable: Sendable {
         rows.reserveCapacity(count + 1)
     }
 
+    /// The table of one sample from its sorted keys (`duration.bitPattern << 1 | event`, as
+    /// `SurvivalAnalysis` builds them): one pass, rows written straight into the table's storage,
+    /// with exactly the arithmetic of `append` in the same order.
+    init(sortedKeys keys: UnsafeBufferPointer<UInt64>) {
+        let n = keys.count
+        precondition(n > 0, "LifeTable: a sample needs at least one subject")
+        count = n
+        var events = 0
+        rows = [Row](unsafeUninitializedCapacity: n + 1) { rows, initialized in
+            var r = 0
+            var atRisk = n
+            var logSurvival = 0.0, greenwood = 0.0, hazard = 0.0
+            var lastLogArgument = -1, lastLog = 0.0
+            if keys[0] >> 1 != 0 {
+                rows[0] = Row(time: 0, atRisk: n, events: 0, censored: 0, logSurvival: 0, greenwood: 0, cumulativeHazard: 0)
+                r = 1
+            }
+            var i = 0
+            while i < n {
+                let bits = keys[i] >> 1
+                var j = i + 1
+                var d = Int(keys[i] & 1)
+                while j < n && keys[j] >> 1 == bits {
+                    d += Int(keys[j] & 1)
+                    j += 1
+                }
+                let removed = j - i
+                if d > 0 {
+                    let logN = atRisk == lastLogArgument ? lastLog : Foundation.log(Double(atRisk))
+                    let logRemaining = Foundation.log(Double(atRisk - d))
+                    lastLogArgument = atRisk - d
+                    lastLog = logRemaining
+                    logSurvival += logRemaining - logN
+                    if atRisk != d { greenwood += Double(d) / (Double(atRisk) * Double(atRisk - d)) }
+                    hazard += Double(d) / Double(atRisk)
+                    events += d
+                }
+                (rows.baseAddress! + r).initialize(to: Row(time: Double(bitPattern: bits), atRisk: atRisk, events: d, censored: removed - d,
+                                                           logSurvival: logSurvival, greenwood: greenwood, cumulativeHazard: hazard))
+                r += 1
+                atRisk -= removed
+                i = j
+            }
+            initialized = r
+        }
+        eventCount = events
+    }
+
     /// The timeline (a copy of the rows' times, O(rows)).
     public var times: [Double] { rows.map(\.time) }
     /// `log Ŝ` at every row (a copy, O(rows)).
@@ -220,10 +268,15 @@ public struct LifeTable: Sendable {
         // Ŝ per row up to τ, kept for the backward pass (one buffer, one exp per row).
         withUnsafeTemporaryAllocation(of: Double.self, capacity: last + 1) { survival in
             rows.withUnsafeBufferPointer { rows in
+                var previousLog = 0.0, previous = 1.0
                 for k in 0...last {
                     let start = rows[k].time
                     let end = k < last ? rows[k + 1].time : tau
-                    let s = exp(rows[k].logSurvival)
+                    // exp only where log Ŝ changed (rows with censorings alone keep it): same bits.
+                    let v = rows[k].logSurvival
+                    let s = v == previousLog ? previous : exp(v)
+                    previousLog = v
+                    previous = s
                     survival[k] = s
                     mean += (end - start) * s
                     secondMoment += (end * end - start * start) * s
