@@ -4,6 +4,7 @@ import PackageDescription
 // Dependencies point one way:
 //   executables -> POMCommandLine -> FeatureStoreBackends -> FeatureStoreSQLite / FeatureStorePostgres
 //   -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
+//   POMCommandLine -> Flows -> Vocabulary (+ Yams); POMCommandLine -> ContactData (Foundation only)
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
@@ -15,6 +16,8 @@ let package = Package(
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Flows", targets: ["Flows"]),
+        .library(name: "ContactData", targets: ["ContactData"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -23,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -39,6 +43,13 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
+        // Flow files, the action catalogue and the pure flow executor.
+        .target(name: "Flows", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
+        // Offline e-mail and phone-number validation; its data tables are resource files.
+        .target(name: "ContactData", resources: [
+                .copy("Resources/disposable-domains.txt"), .copy("Resources/provider-domains.txt"),
+                .copy("Resources/phone-plans.json"),
+            ]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -54,6 +65,7 @@ let package = Package(
             name: "POMCommandLine",
             dependencies: [
                 "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator",
+                "Flows", "ContactData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -64,6 +76,8 @@ let package = Package(
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
+        .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]
