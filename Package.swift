@@ -4,6 +4,7 @@ import PackageDescription
 // Dependencies point one way:
 //   executables -> POMCommandLine -> FeatureStoreBackends -> FeatureStoreSQLite / FeatureStorePostgres
 //   -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
+//   POMCommandLine -> Flows -> Vocabulary (+ Yams); POMCommandLine -> ContactData (Foundation only)
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
@@ -17,6 +18,8 @@ let package = Package(
         .library(name: "Simulator", targets: ["Simulator"]),
         .library(name: "Channels", targets: ["Channels"]),
         .library(name: "Reports", targets: ["Reports"]),
+        .library(name: "Flows", targets: ["Flows"]),
+        .library(name: "ContactData", targets: ["ContactData"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -61,6 +64,13 @@ let package = Package(
             resources: [.copy("Resources/templates")]),
         // A/B time-to-pay reports from the store (statistics from Optimizer's Survival).
         .target(name: "Reports", dependencies: ["Optimizer", "FeatureStore", "Vocabulary"]),
+        // Flow files, the action catalogue and the pure flow executor.
+        .target(name: "Flows", dependencies: ["Vocabulary", .product(name: "Yams", package: "Yams")]),
+        // Offline e-mail and phone-number validation; its data tables are resource files.
+        .target(name: "ContactData", resources: [
+                .copy("Resources/disposable-domains.txt"), .copy("Resources/provider-domains.txt"),
+                .copy("Resources/phone-plans.json"),
+            ]),
         // Store backends (the protocol lives in FeatureStore) and the `--store` URL opener.
         .target(
             name: "FeatureStoreSQLite",
@@ -75,11 +85,15 @@ let package = Package(
         // The orchestrator: enrolment, flows, decisions, outbox, event ingest.
         .target(
             name: "Orchestrator",
-            dependencies: ["FeatureStore", "Optimizer", "Vocabulary", "Simulator", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "POMCommandLine",
             dependencies: [
                 "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator", "Reports",
+                "Flows", "ContactData", "Channels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -104,6 +118,8 @@ let package = Package(
             name: "ReportsTests",
             dependencies: ["Reports", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Vocabulary", "LinAlg"],
             exclude: ["Fixtures"]),
+        .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
+        .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
     swiftLanguageModes: [.v6]

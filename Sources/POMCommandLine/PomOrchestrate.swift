@@ -6,7 +6,7 @@ public struct PomOrchestrate: ParsableCommand {
         commandName: "pom-orchestrate",
         abstract: "Run dunning flows with model-chosen channel, tone and send time.",
         version: pomVersion,
-        subcommands: [Doctor.self])
+        subcommands: [Doctor.self, FlowsCommand.self, ActionsCommand.self, ContactCommand.self])
 
     public init() {}
 }
