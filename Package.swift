@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends", "FeatureStorePostgres"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator"]),
         .testTarget(

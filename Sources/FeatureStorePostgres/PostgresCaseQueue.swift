@@ -9,7 +9,7 @@ extension PostgresStore: CaseQueue {
                 for change in changes {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
-                        try await upsert(batch)
+                        try await write(batch)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         for start in stride(from: 0, to: keys.count, by: 1000) {

@@ -11,11 +11,17 @@ public final class PostgresStore: Store {
     let logger: Logger
     let lock = AsyncLock()
 
+    /// Rows from which a write of one table checks the table's foreign keys once for the whole table
+    /// instead of row by row (see `suspendForeignKeys`).
+    public let bulkRows: Int
+
     /// Connects to the server of `pg` (TCP without TLS, or its unix socket when `socketDirectory`
     /// is set) and applies pending migrations.
+    /// - Parameter bulkRows: rows from which a write of one table is a bulk write.
     /// - Throws: `StoreError.database` when the server cannot be reached or a migration fails.
-    public init(_ pg: PostgresLocation, migrate: Bool = true) async throws {
+    public init(_ pg: PostgresLocation, migrate: Bool = true, bulkRows: Int = 50_000) async throws {
         location = .postgres(pg)
+        self.bulkRows = bulkRows
         var logger = Logger(label: "pom.store.postgres")
         logger.logLevel = .critical
         self.logger = logger
@@ -136,29 +142,89 @@ public final class PostgresStore: Store {
     public func write(_ batches: [TableRows]) async throws {
         try await lock.locked {
             try await transaction {
-                for batch in batches where !batch.rows.isEmpty { try await upsert(batch) }
+                // The import is atomic either way; not waiting for the WAL flush at COMMIT only means a
+                // crash right after it may lose the whole import (never part of it), which importing
+                // the same files again repairs.
+                _ = try await run("SET LOCAL synchronous_commit TO off")
+                for batch in batches where !batch.rows.isEmpty { try await write(batch) }
             }
         }
     }
 
-    func upsert(_ batch: TableRows) async throws {
+    /// Writes one table's rows in key order (each index page is then filled once instead of visited
+    /// at random). New rows are the usual case of a bulk import, so they are copied straight into
+    /// the table inside a savepoint; if a key exists already, the savepoint is rolled back and the
+    /// rows are upserted from a staging table instead.
+    func write(_ batch: TableRows) async throws {
+        let order = batch.keyOrder()
+        let suspended = try await suspendForeignKeys(batch)
+        _ = try await run("SAVEPOINT pom_copy")
+        do {
+            try await copy(batch, order, into: batch.table.name)
+            _ = try await run("RELEASE SAVEPOINT pom_copy")
+        } catch let error as StoreError where error.isUniqueViolation {
+            _ = try await run("ROLLBACK TO SAVEPOINT pom_copy")
+            _ = try await run("RELEASE SAVEPOINT pom_copy")
+            try await upsert(batch, order)
+        }
+        if !suspended.isEmpty {
+            _ = try await run("ALTER TABLE \(batch.table.name) " + suspended.map { "ADD CONSTRAINT \(quoted($0.name)) \($0.definition)" }.joined(separator: ", "))
+        }
+    }
+
+    /// For a bulk write (at least `bulkRows` rows, into a table not much larger than the batch),
+    /// drops the table's foreign keys inside the write's transaction and returns them, to be added
+    /// back — and so checked for every row of the table in one join — once the rows are in.
+    /// PostgreSQL checks a foreign key row by row with a query per row, which costs more than the
+    /// insert itself; checked whole, a million rows take about a second. The transaction holds the
+    /// table exclusively until it commits, and if any row fails the check, the whole write is rolled
+    /// back with the constraints as they were.
+    private func suspendForeignKeys(_ batch: TableRows) async throws -> [(name: String, definition: String)] {
+        guard batch.rows.count >= bulkRows else { return [] }
+        let table = batch.table.name
+        // The table's size in rows, over-estimated at 100 bytes a row.
+        let bytes = try await run("SELECT pg_relation_size('\(table)'::regclass)::int8")[0].decode(Int64.self)
+        guard bytes / 100 <= 4 * Int64(batch.rows.count) else { return [] }
+        let keys = try await run("""
+            SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = '\(table)'::regclass AND contype = 'f' ORDER BY conname
+            """).map { row in
+            let (name, definition) = try row.decode((String, String).self)
+            return (name: name, definition: definition)
+        }
+        if !keys.isEmpty {
+            _ = try await run("ALTER TABLE \(table) " + keys.map { "DROP CONSTRAINT \(quoted($0.name))" }.joined(separator: ", "))
+        }
+        return keys
+    }
+
+    /// Copies the rows (in `order`, file order when nil) into table `name` with `COPY ... FROM STDIN`
+    /// in text format, in chunks of 1 MiB.
+    private func copy(_ batch: TableRows, _ order: [Int]?, into name: String) async throws {
         let table = batch.table
-        let stage = "stage_" + table.name
-        let columns = table.columns.map(\.sqlName).joined(separator: ", ")
-        _ = try await run("CREATE TEMPORARY TABLE \(stage) (LIKE \(table.name)) ON COMMIT DROP")
-        try await postgresErrors("COPY \(stage) FROM STDIN") {
-            try await connection.copyFrom(table: stage, columns: table.columns.map(\.sqlName), logger: logger) { writer in
+        try await postgresErrors("COPY \(name) FROM STDIN") {
+            try await connection.copyFrom(table: name, columns: table.columns.map(\.sqlName), logger: logger) { writer in
                 var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
-                for row in batch.rows {
-                    Self.appendCopyLine(row, table, &buffer)
+                for n in 0..<batch.rows.count {
+                    Self.appendCopyLine(batch.rows[order?[n] ?? n], table, &buffer)
                     if buffer.readableBytes >= 1 << 20 {
                         try await writer.write(buffer)
-                        buffer.clear()
+                        buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
                     }
                 }
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
         }
+    }
+
+    /// Upserts the rows by key: COPY into a temporary staging table, then one
+    /// `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE`.
+    private func upsert(_ batch: TableRows, _ order: [Int]?) async throws {
+        let table = batch.table
+        let stage = "stage_" + table.name
+        let columns = table.columns.map(\.sqlName).joined(separator: ", ")
+        _ = try await run("CREATE TEMPORARY TABLE \(stage) (LIKE \(table.name)) ON COMMIT DROP")
+        try await copy(batch, order, into: stage)
         let keys = Set(table.key)
         let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
         let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
@@ -167,18 +233,18 @@ public final class PostgresStore: Store {
         _ = try await run("DROP TABLE \(stage)")
     }
 
-    /// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+    /// One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes; numbers and
+    /// instants are written as digits straight into the buffer.
     static func appendCopyLine(_ row: [Value], _ table: StoreTable, _ buffer: inout ByteBuffer) {
         for (i, value) in row.enumerated() {
             if i > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
             switch (table.columns[i].type, value) {
             case (_, .null): buffer.writeStaticString("\\N")
-            case (.instant, .integer(let micros)): buffer.writeString(CivilTime.formatInstant(micros: micros))
+            case (.instant, .integer(let micros)): appendInstant(micros, &buffer)
             case (.boolean, .integer(let v)): buffer.writeStaticString(v != 0 ? "t" : "f")
-            case (_, .integer(let v)): buffer.writeString(String(v))
+            case (_, .integer(let v)): appendDecimal(v, &buffer)
             case (_, .real(let v)): buffer.writeString("\(v)")
-            case (_, .text(let s)):
-                var s = s
+            case (_, .text(var s)):
                 s.withUTF8 { bytes in
                     var start = 0
                     for (k, c) in bytes.enumerated() where c == 0x5C || c == 0x09 || c == 0x0A || c == 0x0D {
@@ -192,6 +258,53 @@ public final class PostgresStore: Store {
             }
         }
         buffer.writeInteger(UInt8(ascii: "\n"))
+    }
+
+    /// The decimal digits of `v`.
+    static func appendDecimal(_ v: Int64, _ buffer: inout ByteBuffer) {
+        if v < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        var magnitude = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes, enough for 20 digits
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[23 - n] = UInt8(truncatingIfNeeded: magnitude % 10) + 48
+                magnitude /= 10
+                n += 1
+            } while magnitude > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
+        }
+    }
+
+    /// An instant (microseconds since the epoch) as `YYYY-MM-DD HH:MM:SS[.ffffff]+00`, the form
+    /// PostgreSQL reads for `timestamptz`.
+    static func appendInstant(_ micros: Int64, _ buffer: inout ByteBuffer) {
+        var seconds = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 { rest += 86_400; days -= 1 }
+        let (y, m, d) = CivilTime.date(days: Int(days))
+        guard (0...9999).contains(y) else {
+            buffer.writeString(CivilTime.formatInstant(micros: micros))
+            return
+        }
+        var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes
+        withUnsafeMutableBytes(of: &text) { t in
+            func put(_ v: Int, _ at: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: at + width - 1, through: at, by: -1) { t[k] = UInt8(v % 10) + 48; v /= 10 }
+            }
+            put(y, 0, 4); t[4] = UInt8(ascii: "-"); put(m, 5, 2); t[7] = UInt8(ascii: "-"); put(d, 8, 2)
+            t[10] = UInt8(ascii: " ")
+            put(Int(rest / 3600), 11, 2); t[13] = UInt8(ascii: ":"); put(Int(rest / 60 % 60), 14, 2); t[16] = UInt8(ascii: ":")
+            put(Int(rest % 60), 17, 2)
+            var n = 19
+            if fraction != 0 { t[19] = UInt8(ascii: "."); put(Int(fraction), 20, 6); n = 26 }
+            t[n] = UInt8(ascii: "+"); t[n + 1] = UInt8(ascii: "0"); t[n + 2] = UInt8(ascii: "0")
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: t[0..<n + 3]))
+        }
     }
 
     public func count(_ table: StoreTable) async throws -> Int {
@@ -288,6 +401,17 @@ public final class PostgresStore: Store {
 
     public func close() async throws {
         try await postgresErrors("close") { try await connection.close() }
+    }
+}
+
+/// An SQL identifier in double quotes.
+func quoted(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+extension StoreError {
+    /// Whether this is PostgreSQL's unique_violation (SQLSTATE 23505): a key that exists already.
+    var isUniqueViolation: Bool {
+        if case .database("PostgreSQL", "23505", _, _) = self { return true }
+        return false
     }
 }
 

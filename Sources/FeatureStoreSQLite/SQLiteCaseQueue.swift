@@ -10,7 +10,7 @@ extension SQLiteStore: CaseQueue {
                 for change in changes {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
-                        try Self.upsert(db, batch)
+                        try Self.write(db, batch)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let statement = try db.makeStatement(

@@ -71,35 +71,72 @@ public final class SQLiteStore: Store {
         try sqliteErrors("") {
             try pool.write { db in
                 for batch in batches where !batch.rows.isEmpty {
-                    try Self.upsert(db, batch)
+                    try Self.write(db, batch)
                 }
             }
         }
     }
 
-    static func upsert(_ db: Database, _ batch: TableRows) throws {
-        let table = batch.table
+    /// Writes one table's rows in key order (each B-tree page is then filled once instead of
+    /// visited at random). New rows are the usual case of a bulk import, so they go in with a plain
+    /// INSERT inside a savepoint; if the database refuses a row (its key exists already, or it breaks
+    /// a constraint), the savepoint is rolled back and all rows are upserted by key instead, which
+    /// also reports a genuine constraint violation.
+    static func write(_ db: Database, _ batch: TableRows) throws {
+        let order = batch.keyOrder()
+        do {
+            try db.inSavepoint {
+                try insert(db, batch, order, upsert: false)
+                return .commit
+            }
+        } catch is ConstraintRefusal {
+            do {
+                try insert(db, batch, order, upsert: true)
+            } catch let refusal as ConstraintRefusal {
+                throw refusal.error
+            }
+        }
+    }
+
+    /// A row refused by a constraint (SQLite's result code 19 and its extended codes).
+    struct ConstraintRefusal: Error {
+        var error: StoreError
+    }
+
+    /// The INSERT of every column of `table`; with `upsert`, a row whose key exists updates it.
+    static func insertSQL(_ table: StoreTable, upsert: Bool) -> String {
         let columns = table.columns.map(\.sqlName)
-        let keys = Set(table.key)
-        let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
         let placeholders: String = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
-        let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
-        let sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) "
-            + "ON CONFLICT (\(keyList)) DO \(action)"
+        var sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
+        if upsert {
+            let keys = Set(table.key)
+            let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
+            let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+            let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
+            sql += " ON CONFLICT (\(keyList)) DO \(action)"
+        }
+        return sql
+    }
+
+    /// Runs one prepared INSERT per row, in `order` (file order when nil), binding by index.
+    /// - Throws: `ConstraintRefusal` when a constraint refuses a row, `StoreError.database` otherwise.
+    static func insert(_ db: Database, _ batch: TableRows, _ order: [Int]?, upsert: Bool) throws {
+        let table = batch.table
+        let sql = insertSQL(table, upsert: upsert)
         let statement = try db.makeStatement(sql: sql)
         let s = statement.sqliteStatement
         let connection = db.sqliteConnection
-        for row in batch.rows {
-            precondition(row.count == columns.count, "row of \(table.name) has \(row.count) values for \(columns.count) columns")
+        let width = table.columns.count
+        for n in 0..<batch.rows.count {
+            let row = batch.rows[order?[n] ?? n]
+            precondition(row.count == width, "row of \(table.name) has \(row.count) values for \(width) columns")
             for (i, value) in row.enumerated() {
                 let k = Int32(i + 1)
                 switch value {
                 case .null: sqlite3_bind_null(s, k)
                 case .integer(let v): sqlite3_bind_int64(s, k, v)
                 case .real(let v): sqlite3_bind_double(s, k, v)
-                case .text(let t):
-                    var t = t
+                case .text(var t):
                     t.withUTF8 { b in
                         _ = sqlite3_bind_text(s, k, UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self),
                                               Int32(b.count), SQLITE_TRANSIENT_POINTER)
@@ -108,9 +145,10 @@ public final class SQLiteStore: Store {
             }
             let rc = sqlite3_step(s)
             if rc != SQLITE_DONE {
-                let message = String(cString: sqlite3_errmsg(connection))
+                let error = StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
                 sqlite3_reset(s)
-                throw StoreError.database(backend: "SQLite", code: String(rc), message: message, sql: sql)
+                if rc & 0xFF == SQLITE_CONSTRAINT { throw ConstraintRefusal(error: error) }
+                throw error
             }
             sqlite3_reset(s)
         }

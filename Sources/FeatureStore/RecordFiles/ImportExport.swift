@@ -49,15 +49,18 @@ public enum RecordImport {
         return loaded
     }
 
-    /// Every referencing column must name a row of its table, in the files or in the store.
+    /// Every referencing column must name a row of its table, in the files or in the store. The
+    /// keys of each referenced table are collected once; a row costs one hash lookup per reference,
+    /// and only the keys found in no file are looked up in the store, all at once.
     static func checkReferences(_ loaded: [LoadedRecords], store: (any Store)?) async throws {
-        var keysInFiles: [String: Set<[String]>] = [:]
-        func keys(of tableName: String) -> Set<[String]> {
+        var keysInFiles: [String: Set<RowKey>] = [:]
+        func keys(of tableName: String) -> Set<RowKey> {
             if let k = keysInFiles[tableName] { return k }
-            var set = Set<[String]>()
+            var set = Set<RowKey>()
             if let records = loaded.first(where: { $0.table.name == tableName }) {
                 let idx = records.table.keyIndices
-                for row in records.rows { set.insert(idx.map { row[$0].text ?? row[$0].description }) }
+                set.reserveCapacity(records.rows.count)
+                for row in records.rows { set.insert(RowKey(row, idx)) }
             }
             keysInFiles[tableName] = set
             return set
@@ -70,14 +73,14 @@ public enum RecordImport {
                 // The target's key read off this row: the customer plus the referenced id.
                 let parts = target.key.map { $0 == target.idColumn ? c : table.index($0) }
                 let known = keys(of: targetName)
-                var missing: [[String]: Int] = [:]
+                var missing: [RowKey: Int] = [:]
                 for (r, row) in records.rows.enumerated() where !row[c].isNull {
-                    let key = parts.map { row[$0].text ?? row[$0].description }
+                    let key = RowKey(row, parts)
                     if !known.contains(key) && missing[key] == nil { missing[key] = r }
                 }
                 guard !missing.isEmpty else { continue }
-                let inStore = try await store?.existing(Set(missing.keys), in: target) ?? []
-                if let (key, r) = missing.filter({ !inStore.contains($0.key) }).min(by: { $0.value < $1.value }).map({ ($0.key, $0.value) }) {
+                let inStore = try await store?.existing(Set(missing.keys.map(\.parts)), in: target) ?? []
+                if let (key, r) = missing.filter({ !inStore.contains($0.key.parts) }).min(by: { $0.value < $1.value }).map({ ($0.key.parts, $0.value) }) {
                     let what = String(targetName.dropLast()).replacingOccurrences(of: "_", with: " ")
                     throw records.error(row: r, column: column.name, value: key.last,
                                         "unknown \(what): not in \(target.file) nor in the store"
@@ -86,6 +89,24 @@ public enum RecordImport {
             }
         }
     }
+}
+
+/// A row's key as text (one or two parts without an array; more in `rest`), for set lookups.
+struct RowKey: Hashable {
+    var first: String
+    var second: String?
+    var rest: [String] = []
+
+    /// The values of `row` at `indices`.
+    init(_ row: [Value], _ indices: [Int]) {
+        func text(_ v: Value) -> String { v.text ?? v.description }
+        first = text(row[indices[0]])
+        second = indices.count > 1 ? text(row[indices[1]]) : nil
+        if indices.count > 2 { rest = indices.dropFirst(2).map { text(row[$0]) } }
+    }
+
+    /// The parts in order.
+    var parts: [String] { [first] + (second.map { [$0] } ?? []) + rest }
 }
 
 /// `pom-train export`: writes every table of `Schema.tables` back as record files.

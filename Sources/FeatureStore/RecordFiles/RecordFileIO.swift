@@ -61,78 +61,53 @@ public enum RecordFiles {
     }
 
     static func parse(_ text: String, _ column: StoreColumn, _ loaded: LoadedRecords, _ row: Int) throws -> Value {
-        if text.isEmpty {
-            guard column.optional else {
-                throw loaded.error(row: row, column: column.name, value: text, "missing value; expected \(column.type.expectation)")
-            }
+        var text = text
+        return try text.withUTF8 { bytes in
+            try parse(bytes, column) { value, message in loaded.error(row: row, column: column.name, value: value, message) }
+        }
+    }
+
+    /// Parses one field's bytes (empty for a missing value) as `column`'s type and checks it.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StoreColumn, file: String, line: Int) throws -> Value {
+        try parse(bytes, column) { value, message in CSVError(file: file, line: line, column: column.name, value: value, message: message) }
+    }
+
+    /// Parses one field's bytes; `error(value, message)` makes the error to throw.
+    @inline(__always)
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, _ column: StoreColumn, _ error: (String, String) -> CSVError) throws -> Value {
+        if bytes.isEmpty {
+            guard column.optional else { throw error("", "missing value; expected \(column.type.expectation)") }
             return .null
         }
-        guard let value = column.type.parse(text) else {
+        guard let value = column.type.parse(bytes) else {
             let what: String
             switch column.type {
             case .word: what = "unknown \(column.name.replacingOccurrences(of: "_", with: " "))"
             case .date, .instant: what = "unparsable \(column.type == .date ? "date" : "time")"
             default: what = "not valid"
             }
-            throw loaded.error(row: row, column: column.name, value: text, "\(what); expected \(column.type.expectation)")
+            throw error(String(decoding: bytes, as: UTF8.self), "\(what); expected \(column.type.expectation)")
         }
         if let check = column.check, !check.admits(value) {
-            throw loaded.error(row: row, column: column.name, value: text, check.complaint(value))
+            throw error(String(decoding: bytes, as: UTF8.self), check.complaint(value))
         }
         return value
     }
 
     static func readJSONLines(_ table: StoreTable, path: String) throws -> LoadedRecords {
-        var index: [String: Int] = [:]
-        for (k, c) in table.columns.enumerated() { index[c.jsonKey] = k }
-        let groups = Set(table.columns.compactMap(\.group))
-        var rows: [[Value]] = []
-        var lines: [Int] = []
-        let placeholder = LoadedRecords(table: table, path: path, rows: [], line: { $0 + 1 })
-        try JSONLinesReader(path: path, groups: groups).forEachObject { pairs, line in
-            var texts = [String?](repeating: nil, count: table.columns.count)
-            var present = [Bool](repeating: false, count: table.columns.count)
-            for (key, field) in pairs {
-                guard let k = index[key] else {
-                    throw CSVError(file: path, line: line, column: key,
-                                   message: "unknown key; \(table.file) has: \(table.columns.map(\.jsonKey).joined(separator: ", "))")
-                }
-                present[k] = true
-                switch field {
-                case .null: texts[k] = nil
-                case .string(let s): texts[k] = s
-                case .literal(let l): texts[k] = l
-                }
-            }
-            let here = LoadedRecords(table: table, path: path, rows: [], line: { _ in line })
-            var row: [Value] = []
-            row.reserveCapacity(table.columns.count)
-            for (k, column) in table.columns.enumerated() {
-                if !present[k] && !column.optional {
-                    throw CSVError(file: path, line: line, column: column.jsonKey, message: "required key is missing")
-                }
-                row.append(try parse(texts[k] ?? "", column, here, 0))
-            }
-            rows.append(row)
-            lines.append(line)
-        }
-        var result = placeholder
-        result.rows = rows
-        result.line = { lines[$0] }
-        return result
+        let (rows, lines) = try JSONLinesReader(table: table, path: path).read()
+        return LoadedRecords(table: table, path: path, rows: rows, line: { lines[$0] })
     }
 
     /// Refuses a second row with the same record id or the same unique column set.
     static func checkUnique(_ loaded: inout LoadedRecords) throws {
         let table = loaded.table
         let id = table.index(table.idColumn)
-        var seen: [Value: Int] = [:]
-        seen.reserveCapacity(loaded.rows.count)
-        for (r, row) in loaded.rows.enumerated() {
-            if let first = seen.updateValue(r, forKey: row[id]) {
-                throw loaded.error(row: r, column: table.idColumn, value: row[id].description,
-                                   "duplicate id; first on line \(loaded.line(first)); ids must be unique")
-            }
+        var seen = Set<Value>(minimumCapacity: loaded.rows.count)
+        for (r, row) in loaded.rows.enumerated() where !seen.insert(row[id]).inserted {
+            let first = loaded.rows.firstIndex { $0[id] == row[id] }!
+            throw loaded.error(row: r, column: table.idColumn, value: row[id].description,
+                               "duplicate id; first on line \(loaded.line(first)); ids must be unique")
         }
         for unique in table.unique {
             let idx = unique.map(table.index)

@@ -1,3 +1,4 @@
+import Foundation
 import Vocabulary
 
 /// How a column is written in the record files and held in the database.
@@ -221,5 +222,149 @@ public struct TableRows: Sendable {
     public init(table: StoreTable, rows: [[Value]]) {
         self.table = table
         self.rows = rows
+    }
+}
+
+extension Value {
+    /// Orders two values as both backends' key indexes do: NULL first, then numbers by value,
+    /// then text by its UTF-8 bytes (SQLite's BINARY collation, PostgreSQL's "C" collation).
+    /// Returns a negative number, zero or a positive number.
+    public static func keyCompare(_ a: Value, _ b: Value) -> Int {
+        switch (a, b) {
+        case (.text(let x), .text(let y)): return compareBytes(x, y)
+        case (.integer(let x), .integer(let y)): return x < y ? -1 : x == y ? 0 : 1
+        case (.null, .null): return 0
+        default:
+            let (ra, rb) = (a.keyRank, b.keyRank)
+            if ra != rb { return ra < rb ? -1 : 1 }
+            let (x, y) = (a.real!, b.real!)
+            return x < y ? -1 : x == y ? 0 : 1
+        }
+    }
+
+    private var keyRank: Int {
+        switch self {
+        case .null: return 0
+        case .integer, .real: return 1
+        case .text: return 2
+        }
+    }
+}
+
+/// Byte-wise comparison of two strings' UTF-8 (negative, zero or positive).
+@inline(__always)
+func compareBytes(_ x: String, _ y: String) -> Int {
+    var x = x, y = y
+    return x.withUTF8 { a in
+        y.withUTF8 { b in
+            let n = min(a.count, b.count)
+            if n > 0 {
+                let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+                if c != 0 { return Int(c) }
+            }
+            return a.count - b.count
+        }
+    }
+}
+
+extension TableRows {
+    /// The positions of `rows` in key order (`table.key`, compared by `Value.keyCompare`; rows with
+    /// equal keys keep their order), or nil when the rows are in key order already. Writing rows in
+    /// key order lets a B-tree index take them page by page instead of at random pages.
+    ///
+    /// Complexity: O(n log n), with the comparisons of the first two key columns' first 16 bytes
+    /// done on packed integers.
+    public func keyOrder() -> [Int]? {
+        let key = table.keyIndices
+        precondition(!key.isEmpty, "table \(table.name) has no key")
+        let n = rows.count
+        guard n > 1 else { return nil }
+        let packable = key.prefix(2).allSatisfy { c in rows.allSatisfy { !($0[c].isReal) } }
+        guard packable else {
+            let fullLess = { (a: Int, b: Int) -> Bool in
+                for c in key {
+                    let d = Value.keyCompare(rows[a][c], rows[b][c])
+                    if d != 0 { return d < 0 }
+                }
+                return a < b
+            }
+            if (1..<n).allSatisfy({ fullLess($0 - 1, $0) }) { return nil }
+            return (0..<n).sorted(by: fullLess)
+        }
+        var entries = [PackedKey]()
+        entries.reserveCapacity(n)
+        for (r, row) in rows.enumerated() {
+            entries.append(PackedKey(row, key, Int32(truncatingIfNeeded: r)))
+        }
+        let all = rows
+        let less = { (a: PackedKey, b: PackedKey) -> Bool in
+            let d = PackedKey.compare(a, b, key: key, rows: all)
+            return d != 0 ? d < 0 : a.row < b.row
+        }
+        if (1..<n).allSatisfy({ less(entries[$0 - 1], entries[$0]) }) { return nil }
+        entries.sort(by: less)
+        return entries.map { Int($0.row) }
+    }
+}
+
+extension Value {
+    fileprivate var isReal: Bool { if case .real = self { return true }; return false }
+}
+
+/// The first two key columns of a row packed into integers that compare in key order: per column
+/// a kind (null, number, text), 16 bytes (a text's first 16 bytes big-endian, zero-padded; a number
+/// with its sign bit flipped) and a text's length.
+private struct PackedKey {
+    var a0: UInt64 = 0, a1: UInt64 = 0, b0: UInt64 = 0, b1: UInt64 = 0
+    var row: Int32
+    var kindA: UInt8 = 0, kindB: UInt8 = 0
+    var lengthA: UInt16 = 0, lengthB: UInt16 = 0
+
+    init(_ values: [Value], _ key: [Int], _ row: Int32) {
+        self.row = row
+        (kindA, a0, a1, lengthA) = Self.pack(values[key[0]])
+        if key.count > 1 { (kindB, b0, b1, lengthB) = Self.pack(values[key[1]]) }
+    }
+
+    static func pack(_ v: Value) -> (UInt8, UInt64, UInt64, UInt16) {
+        switch v {
+        case .null: return (0, 0, 0, 0)
+        case .integer(let x): return (1, UInt64(bitPattern: x) ^ (1 << 63), 0, 0)
+        case .real: preconditionFailure("reals are not packed")
+        case .text(var s):
+            return s.withUTF8 { b in
+                var hi: UInt64 = 0, lo: UInt64 = 0
+                for k in 0..<8 { hi = hi << 8 | UInt64(k < b.count ? b[k] : 0) }
+                for k in 8..<16 { lo = lo << 8 | UInt64(k < b.count ? b[k] : 0) }
+                return (2, hi, lo, UInt16(min(b.count, 17)))
+            }
+        }
+    }
+
+    /// Compares two rows' keys: on the packed columns while they decide, else on the values.
+    static func compare(_ x: PackedKey, _ y: PackedKey, key: [Int], rows: [[Value]]) -> Int {
+        if x.kindA != y.kindA { return x.kindA < y.kindA ? -1 : 1 }
+        if x.a0 != y.a0 { return x.a0 < y.a0 ? -1 : 1 }
+        if x.a1 != y.a1 { return x.a1 < y.a1 ? -1 : 1 }
+        // Equal first 16 bytes: texts of at most 16 bytes differ only in length (the shorter is a
+        // prefix of the other); longer ones are compared whole.
+        if x.lengthA > 16 || y.lengthA > 16 { return full(x, y, key: key, from: 0, rows: rows) }
+        if x.lengthA != y.lengthA { return x.lengthA < y.lengthA ? -1 : 1 }
+        guard key.count > 1 else { return 0 }
+        if x.kindB != y.kindB { return x.kindB < y.kindB ? -1 : 1 }
+        if x.b0 != y.b0 { return x.b0 < y.b0 ? -1 : 1 }
+        if x.b1 != y.b1 { return x.b1 < y.b1 ? -1 : 1 }
+        if x.lengthB > 16 || y.lengthB > 16 { return full(x, y, key: key, from: 1, rows: rows) }
+        if x.lengthB != y.lengthB { return x.lengthB < y.lengthB ? -1 : 1 }
+        return key.count > 2 ? full(x, y, key: key, from: 2, rows: rows) : 0
+    }
+
+    static func full(_ x: PackedKey, _ y: PackedKey, key: [Int], from: Int, rows: [[Value]]) -> Int {
+        let (p, q) = (rows[Int(x.row)], rows[Int(y.row)])
+        for c in key[from...] {
+            let d = Value.keyCompare(p[c], q[c])
+            if d != 0 { return d }
+        }
+        return 0
     }
 }

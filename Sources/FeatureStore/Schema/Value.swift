@@ -73,7 +73,11 @@ public enum CivilTime {
 
     /// Parses `YYYY-MM-DD` into days since 1970-01-01.
     public static func parseDate<C: Collection>(_ s: C) -> Int? where C.Element == UInt8 {
-        let b = Array(s)
+        Array(s).withUnsafeBufferPointer { parseDate($0) }
+    }
+
+    /// Parses `YYYY-MM-DD` into days since 1970-01-01 (from bytes in memory, without copying them).
+    public static func parseDate(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
         guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
               let y = digits(b, 0, 4), let m = digits(b, 5, 2), let d = digits(b, 8, 2),
               (1...12).contains(m), d >= 1, d <= daysInMonth(y, m) else { return nil }
@@ -89,8 +93,12 @@ public enum CivilTime {
     /// Parses an ISO 8601 instant `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)` (a space may stand for
     /// `T`) into microseconds since the epoch. Fractions beyond microseconds are refused.
     public static func parseInstant<C: Collection>(_ s: C) -> Int64? where C.Element == UInt8 {
-        let b = Array(s)
-        guard b.count >= 20, let days = parseDate(b[0..<10]),
+        Array(s).withUnsafeBufferPointer { parseInstant($0) }
+    }
+
+    /// Parses an ISO 8601 instant as `parseInstant(_:)` does, from bytes in memory without copying them.
+    public static func parseInstant(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard b.count >= 20, let days = parseDate(UnsafeBufferPointer(rebasing: b[0..<10])),
               b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: " "),
               b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
               let hh = digits(b, 11, 2), let mm = digits(b, 14, 2), let ss = digits(b, 17, 2),
@@ -143,7 +151,7 @@ public enum CivilTime {
         return s + "Z"
     }
 
-    static func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    static func digits(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
         guard start + count <= b.count else { return nil }
         var v = 0
         for k in start..<start + count {
