@@ -6,8 +6,8 @@ import Foundation
 public struct FlowsCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "flows",
-        abstract: "Check flow files (YAML or JSON).",
-        subcommands: [FlowsValidate.self])
+        abstract: "Check flow files (YAML or JSON), store them as versions, list the stored ones.",
+        subcommands: [FlowsValidate.self, FlowsLoad.self, FlowsList.self])
 
     public init() {}
 }

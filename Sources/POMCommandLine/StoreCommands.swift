@@ -16,7 +16,7 @@ public struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store and brings its schema up to date.
-    public func open() async throws -> any Store { try await openStore(store) }
+    public func open() async throws -> any CaseQueue { try await openStore(store) }
 }
 
 /// `import`: loads a directory of record files into the store, all or nothing.

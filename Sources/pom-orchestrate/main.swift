@@ -2,4 +2,6 @@ import LinAlg
 import POMCommandLine
 
 BLASRuntime.selectFastKernel()
-PomOrchestrate.main()
+/// Inside an async function the asynchronous `main()` of `AsyncParsableCommand` is chosen.
+func runPomOrchestrate() async { await PomOrchestrate.main() }
+await runPomOrchestrate()

@@ -1,0 +1,158 @@
+import Channels
+import FeatureStore
+import Flows
+import Foundation
+import Vocabulary
+
+extension Orchestrator {
+    /// Hands every due outbox message to its channel and records the outcome.
+    func dispatch(asOf: Date, summary: inout RunSummary) async throws {
+        let ob = Schema.outbox, mt = Schema.messages, cp = Schema.contactPoints, it = Schema.invoices, cu = Schema.customers
+        var attemptedThisRun = Set<[String]>()
+        while true {
+            let rows = try await store.claim(ob, dueColumn: "due_at", dueBy: micros(asOf), owner: configuration.worker,
+                                             leaseUntil: micros(asOf.addingTimeInterval(configuration.leaseSeconds)),
+                                             now: micros(asOf), limit: configuration.batchSize)
+            let fresh = rows.filter { attemptedThisRun.insert([ob.value($0, "customer_id").text!, ob.value($0, "message_id").text!]).inserted }
+            if fresh.isEmpty { break }
+            let keys = fresh.map { [ob.value($0, "customer_id").text!, ob.value($0, "message_id").text!] }
+            var messages: [[String]: [Value]] = [:]
+            for row in try await store.rows(of: mt, keys: keys) { messages[[mt.value(row, "customer_id").text!, mt.value(row, "id").text!]] = row }
+            let pointKeys = messages.values.compactMap { m in mt.value(m, "contact_point_id").text.map { [mt.value(m, "customer_id").text!, $0] } }
+            var points: [[String]: [Value]] = [:]
+            for row in try await store.rows(of: cp, keys: pointKeys) { points[[cp.value(row, "customer_id").text!, cp.value(row, "id").text!]] = row }
+            var invoices: [[String]: [Value]] = [:]
+            for row in try await store.rows(of: it, keys: Array(Set(messages.values.map { [mt.value($0, "customer_id").text!, mt.value($0, "invoice_id").text!] }))) {
+                invoices[[it.value(row, "customer_id").text!, it.value(row, "id").text!]] = row
+            }
+            var customers: [String: [Value]] = [:]
+            for row in try await store.rows(of: cu, customerIds: keys.map { $0[0] }) { customers[cu.value(row, "id").text!] = row }
+
+            var changedMessages: [[Value]] = [], doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
+            var failures: [(CaseKey, String, FlowCondition)] = []
+            for row in fresh {
+                let key = [ob.value(row, "customer_id").text!, ob.value(row, "message_id").text!]
+                guard var message = messages[key] else { doneOutbox.append(key); continue }
+                let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
+                let status = InvoiceStatus(rawValue: invoices[invoiceKey].flatMap { it.value($0, "status").text } ?? "open") ?? .open
+                if status.isClosed {
+                    // Paid (or handed over) since it was queued: nothing goes out.
+                    message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
+                    message[mt.index("cost_minor")] = .integer(0)
+                    changedMessages.append(message)
+                    doneOutbox.append(key)
+                    continue
+                }
+                do {
+                    let outgoing = try outgoingMessage(message, point: mt.value(message, "contact_point_id").text.flatMap { points[[key[0], $0]] },
+                                                       invoice: invoices[invoiceKey]!, customer: customers[key[0]]!, asOf: asOf)
+                    let receipt = try await router.send(outgoing)
+                    message[mt.index("status")] = .text(MessageStatus.sent.rawValue)
+                    message[mt.index("provider_id")] = .text(receipt.providerId)
+                    changedMessages.append(message)
+                    doneOutbox.append(key)
+                    summary.sent += 1
+                    summary.sentByChannel[mt.value(message, "channel").text!, default: 0] += 1
+                } catch let error as ChannelError where error.isRetryable {
+                    let attempts = (ob.value(row, "attempts").integer ?? 0) + 1
+                    if attempts >= Int64(configuration.maxAttempts) {
+                        message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
+                        changedMessages.append(message)
+                        doneOutbox.append(key)
+                        failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], .providerError))
+                        summary.failed += 1
+                    } else {
+                        var retry = row
+                        retry[ob.index("attempts")] = .integer(attempts)
+                        retry[ob.index("due_at")] = .integer(micros(asOf.addingTimeInterval(configuration.retryBaseSeconds * pow(2, Double(attempts - 1)))))
+                        retry[ob.index("last_error")] = .text(error.description)
+                        retry[ob.index("lease_owner")] = .null
+                        retry[ob.index("lease_until")] = .null
+                        retryOutbox.append(retry)
+                        summary.retried += 1
+                    }
+                } catch {
+                    let condition: FlowCondition
+                    if let e = error as? ChannelError, let c = e.condition {
+                        condition = FlowCondition(rawValue: c.rawValue) ?? .providerError
+                    } else if let e = error as? ConditionError {
+                        condition = e.condition
+                    } else {
+                        condition = .providerError
+                    }
+                    message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
+                    changedMessages.append(message)
+                    doneOutbox.append(key)
+                    failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], condition))
+                    summary.failed += 1
+                }
+            }
+            var changes: [TableChange] = [.upsert(TableRows(table: mt, rows: changedMessages)), .delete(ob, keys: doneOutbox),
+                                          .upsert(TableRows(table: ob, rows: retryOutbox))]
+            if !failures.isEmpty {
+                changes += try await raise(failures.map { ($0.0, $0.1, $0.2, asOf) }, asOf: asOf)
+            }
+            try await store.apply(changes)
+        }
+    }
+
+    /// The message as the channel adapter gets it: recipient, rendered text, case facts.
+    func outgoingMessage(_ m: [Value], point: [Value]?, invoice: [Value], customer: [Value], asOf: Date) throws -> OutgoingMessage {
+        let mt = Schema.messages, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints
+        let channel = Channel(rawValue: mt.value(m, "channel").text!)!
+        guard let point, ValidationState(rawValue: cp.value(point, "validation").text!)?.isUsable ?? false else {
+            // The contact point went bad (bounced, invalid) after the message was queued.
+            throw ConditionError(condition: .noContactPoint)
+        }
+        let value = cp.value(point, "value").text!
+        let recipient: Recipient
+        switch channel {
+        case .email: recipient = .email(value)
+        case .sms, .robocall, .whatsapp: recipient = .phone(value)
+        case .letter: recipient = .postal(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        case .push: recipient = .pushToken(value)
+        }
+        let locale = cu.value(customer, "locale").text ?? "en"
+        let invoiceId = it.value(invoice, "id").text!
+        let due = CalendarDate(parsing: it.value(invoice, "due_date").text!)!
+        let link = configuration.paymentLinkBase + "/p/" + PaymentLink.token(customerId: cu.value(customer, "id").text!, invoiceId: invoiceId,
+                                                                            secret: configuration.linkSecret)
+        let template = mt.value(m, "template").text!
+        let purpose = MessagePurpose(templateName: template) ?? .reminder
+        let tone = Tone(rawValue: mt.value(m, "tone").text!) ?? .neutral
+        let data = CaseData(customerName: nil, invoiceNumber: invoiceId, amountMinor: it.value(invoice, "amount_minor").integer!,
+                            currency: it.value(invoice, "currency").text!, dueDate: due,
+                            asOf: LocalClock.date(asOf, in: LocalClock.zone(cu.value(customer, "time_zone").text!)),
+                            paymentDeadline: LocalClock.date(asOf, in: .gmt).adding(days: 7), paymentLink: link,
+                            creditorName: configuration.creditorName)
+        let rendered = templates.render(channel, purpose: purpose, tone: tone, locale: locale, data: data)
+        return OutgoingMessage(messageId: mt.value(m, "id").text!, idempotencyKey: mt.value(m, "idempotency_key").text!,
+                               customerId: cu.value(customer, "id").text!, invoiceId: invoiceId, channel: channel,
+                               contactPointId: cp.value(point, "id").text, recipient: recipient, template: template, tone: tone,
+                               locale: locale, subject: rendered.subject, bodyText: rendered.text, bodyHTML: rendered.html,
+                               scheduledAt: date(micros: mt.value(m, "scheduled_at").integer!),
+                               metadata: MessageMetadata(amountMinor: it.value(invoice, "amount_minor").integer!,
+                                                         currency: it.value(invoice, "currency").text!, dueDate: due, paymentLink: link))
+    }
+
+    /// The case-state changes that raise `condition` on the step that sent each message (the
+    /// backup chain then runs at the next run, which is due at once).
+    func raise(_ items: [(CaseKey, String, FlowCondition, Date)], asOf: Date) async throws -> [TableChange] {
+        let ct = Schema.caseStates
+        var states: [CaseKey: [Value]] = [:]
+        for row in try await store.rows(of: ct, keys: Array(Set(items.map { [$0.0.customerId, $0.0.invoiceId] }))) {
+            states[CaseKey(customerId: ct.value(row, "customer_id").text!, invoiceId: ct.value(row, "invoice_id").text!)] = row
+        }
+        for (key, messageId, condition, at) in items {
+            guard var row = states[key] else { continue }
+            var stored = try StoredProgress(json: ct.value(row, "progress").text!)
+            guard let ref = stored.messages[messageId], stored.flow.record(of: ref) != nil, stored.flow.end == nil else { continue }
+            stored.flow.raise(condition, for: ref, at: at)
+            row[ct.index("progress")] = .text(stored.json())
+            row[ct.index("next_due_at")] = .integer(micros(asOf))
+            row[ct.index("updated_at")] = .integer(micros(asOf))
+            states[key] = row
+        }
+        return [.upsert(TableRows(table: ct, rows: states.keys.sorted().map { states[$0]! }))]
+    }
+}

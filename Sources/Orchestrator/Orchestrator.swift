@@ -1,0 +1,151 @@
+import Channels
+import FeatureStore
+import Flows
+import Foundation
+import Optimizer
+import Vocabulary
+
+/// What the orchestrator keeps per case beside the flow's own progress: which step each of the
+/// case's messages belongs to (so that a bounce or a provider failure raises its condition on the
+/// right step).
+public struct StoredProgress: Codable, Sendable, Equatable {
+    public var flow: CaseProgress
+    /// Message id → the step that sent it.
+    public var messages: [String: StepRef]
+
+    public init(flow: CaseProgress, messages: [String: StepRef] = [:]) {
+        self.flow = flow
+        self.messages = messages
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .secondsSince1970
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    /// The JSON stored in `case_states.progress`.
+    public func json() -> String {
+        // Encoding a value of plain fields cannot fail.
+        String(decoding: try! Self.encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Reads `case_states.progress`.
+    public init(json: String) throws {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .secondsSince1970
+        self = try d.decode(StoredProgress.self, from: Data(json.utf8))
+    }
+}
+
+/// `pom-orchestrate run`: one pass over every open case that is due.
+///
+/// 1. **Enrol**: open invoices issued by the run's date that have no case state get the flow
+///    their segment rules pick (newest version) and, when an experiment runs, their arm.
+/// 2. **Plan**: due cases are claimed in batches (leases; `FOR UPDATE SKIP LOCKED` on PostgreSQL).
+///    For each, the flow executor says which steps are due; send steps become a decision (with its
+///    propensity, policy version, experiment and arm) plus a `queued` message plus an outbox row,
+///    control steps change the case; all of it and the new progress are written in **one
+///    transaction per batch**, before anything is sent.
+/// 3. **Dispatch**: due outbox rows are claimed, handed to the channel adapters with their
+///    idempotency keys, and marked `sent` (outbox row deleted) in one transaction. A crash between
+///    the hand-over and that transaction leaves the row leased; the next run of the worker sends it
+///    again under the same idempotency key, which the adapter (or the provider) deduplicates: every
+///    message goes out exactly once.
+public final class Orchestrator: Sendable {
+    public let store: any CaseQueue
+    public let flows: FlowLibrary
+    public let router: ChannelRouter
+    public let model: (any DeliveryModel)?
+    public let templates: TemplateCatalogue
+    public let configuration: RunConfiguration
+    let executor = FlowExecutor()
+
+    public init(store: any CaseQueue, flows: FlowLibrary, router: ChannelRouter, model: (any DeliveryModel)?,
+                templates: TemplateCatalogue, configuration: RunConfiguration) {
+        self.store = store
+        self.flows = flows
+        self.router = router
+        self.model = model
+        self.templates = templates
+        self.configuration = configuration
+    }
+
+    /// Runs enrolment, planning and dispatch for `asOf`.
+    /// - Parameter clock: the time written as "now" (`updated_at`, lease expiry); the run's `asOf`
+    ///   by default, the wall clock in production.
+    public func run(asOf: Date, runId: String = UUID().uuidString.lowercased()) async throws -> RunSummary {
+        var summary = RunSummary(runId: runId, worker: configuration.worker, asOf: asOf)
+        let started = Date()
+        try await store.releaseLeases(owner: configuration.worker)
+        if configuration.enrol { summary.enrolled = try await enrol(asOf: asOf) }
+        var rounds: [CaseKey: Int] = [:]
+        while true {
+            let leaseUntil = micros(asOf.addingTimeInterval(configuration.leaseSeconds))
+            let rows = try await store.claim(Schema.caseStates, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
+                                             leaseUntil: leaseUntil, now: micros(asOf), limit: configuration.batchSize)
+            if rows.isEmpty { break }
+            for row in rows {
+                let key = CaseKey(customerId: Schema.caseStates.value(row, "customer_id").text!,
+                                  invoiceId: Schema.caseStates.value(row, "invoice_id").text!)
+                rounds[key, default: 0] += 1
+                if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
+            }
+            try await plan(rows, asOf: asOf, runId: runId, summary: &summary)
+        }
+        try await dispatch(asOf: asOf, summary: &summary)
+        try await router.flush()
+        try await store.apply([.upsert(TableRows(table: Schema.runs, rows: [[
+            .text(runId + "/" + configuration.worker), .text(configuration.worker), .integer(micros(asOf)), .integer(micros(started)),
+            .integer(micros(Date())), .integer(Int64(summary.enrolled)), .integer(Int64(summary.cases)),
+            .integer(Int64(summary.decisions)), .integer(Int64(summary.queued)), .integer(Int64(summary.sent)),
+            .integer(Int64(summary.failed)),
+        ]]))])
+        return summary
+    }
+
+    // MARK: Enrolment
+
+    /// Gives every open, issued invoice without a case state its flow, arm and first due time.
+    func enrol(asOf: Date) async throws -> Int {
+        let it = Schema.invoices, cu = Schema.customers
+        let issuedBy = CivilTime.formatDate(days: Int((asOf.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
+        var after: [Value]? = nil
+        var count = 0
+        let experiment = configuration.experiment
+        let newest = flows.newest
+        while true {
+            let invoices = try await store.unenrolledInvoices(issuedBy: issuedBy, after: after, limit: configuration.batchSize)
+            guard let last = invoices.last else { break }
+            after = [it.value(last, "customer_id"), it.value(last, "id")]
+            var customers: [String: [Value]] = [:]
+            for row in try await store.rows(of: cu, customerIds: invoices.map { it.value($0, "customer_id").text! }) {
+                customers[cu.value(row, "id").text!] = row
+            }
+            var states: [[Value]] = [], updated: [[Value]] = []
+            for var inv in invoices {
+                let customerId = it.value(inv, "customer_id").text!
+                let customer = customers[customerId]!
+                let amount = it.value(inv, "amount_minor").integer!
+                let currency = it.value(inv, "currency").text!
+                let kind: CustomerKind = .consumer
+                guard let flow = FlowAssignment.assign(
+                    customer: FlowAssignment.Customer(kind: kind, country: cu.value(customer, "country").text!),
+                    invoice: FlowAssignment.Invoice(amountMinor: amount, currency: currency), flows: newest) else { continue }
+                let progress = StoredProgress(flow: CaseProgress(flow: flow))
+                let arm = experiment?.arm(of: customerId)
+                states.append([.text(customerId), it.value(inv, "id"), .text(flow.name), .integer(Int64(flow.version)),
+                               experiment.map { .text($0.name) } ?? .null, arm.map { .text($0.rawValue) } ?? .null,
+                               .text(progress.json()), .integer(micros(asOf)), .null, .null, .integer(micros(asOf))])
+                inv[it.index("flow_name")] = .text(flow.name)
+                inv[it.index("flow_version")] = .integer(Int64(flow.version))
+                updated.append(inv)
+            }
+            try await store.apply([.upsert(TableRows(table: it, rows: updated)),
+                                   .upsert(TableRows(table: Schema.caseStates, rows: states))])
+            count += states.count
+        }
+        return count
+    }
+}

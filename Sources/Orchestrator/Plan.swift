@@ -1,0 +1,210 @@
+import Channels
+import FeatureStore
+import Flows
+import Foundation
+import Optimizer
+import Vocabulary
+
+/// Rows a planning batch writes, in one transaction.
+struct PlanWrites {
+    var decisions: [[Value]] = []
+    var messages: [[Value]] = []
+    var outbox: [[Value]] = []
+    var caseStates: [[Value]] = []
+    var invoices: [[String]: [Value]] = [:]
+    var contactPoints: [[Value]] = []
+
+    var changes: [TableChange] {
+        let points = TableRows(table: Schema.contactPoints, rows: contactPoints)
+        return [
+            .upsert(points), .upsert(TableRows(table: Schema.contactPointVersions, rows: contactPoints)),
+            .upsert(TableRows(table: Schema.invoices, rows: invoices.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { invoices[$0]! })),
+            .upsert(TableRows(table: Schema.decisions, rows: decisions)),
+            .upsert(TableRows(table: Schema.messages, rows: messages)),
+            .upsert(TableRows(table: Schema.outbox, rows: outbox)),
+            .upsert(TableRows(table: Schema.caseStates, rows: caseStates)),
+        ]
+    }
+}
+
+/// Everything planning needs to know about one case.
+struct CaseFacts {
+    var key: CaseKey
+    var state: [Value]
+    var flow: FlowDefinition
+    var invoice: [Value]
+    var customer: [Value]
+    var points: [[Value]]
+    var timeZone: TimeZone
+    var arm: Experiment.Arm?
+    /// Send instants of the customer's messages (for the contact cap).
+    var sends: [Int64]
+}
+
+/// What carrying out a step came to.
+enum StepOutcome {
+    case done(raised: [FlowCondition])
+    /// The step cannot run yet (contact cap); try again at the instant.
+    case postponed(until: Date)
+}
+
+extension Orchestrator {
+    /// Plans a claimed batch of cases and writes the result in one transaction.
+    func plan(_ rows: [[Value]], asOf: Date, runId: String, summary: inout RunSummary) async throws {
+        let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints, mt = Schema.messages
+        let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
+        let customerIds = Array(Set(keys.map(\.customerId)))
+        var invoices: [CaseKey: [Value]] = [:]
+        for row in try await store.rows(of: it, keys: keys.map { [$0.customerId, $0.invoiceId] }) {
+            invoices[CaseKey(customerId: it.value(row, "customer_id").text!, invoiceId: it.value(row, "id").text!)] = row
+        }
+        var customers: [String: [Value]] = [:]
+        for row in try await store.rows(of: cu, customerIds: customerIds) { customers[cu.value(row, "id").text!] = row }
+        var points: [String: [[Value]]] = [:]
+        for row in try await store.rows(of: cp, customerIds: customerIds) { points[cp.value(row, "customer_id").text!, default: []].append(row) }
+        var sends: [String: [Int64]] = [:]
+        let capFrom = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
+        for row in try await store.rows(of: mt, customerIds: customerIds) {
+            let t = mt.value(row, "scheduled_at").integer!
+            if t >= capFrom && mt.value(row, "status").text != "failed" { sends[mt.value(row, "customer_id").text!, default: []].append(t) }
+        }
+        // Features for the treatment cases whose flow may ask the model.
+        var contexts: [String: [Double]] = [:]
+        if let model, configuration.experiment != nil {
+            let treated = rows.filter { ct.value($0, "arm").text == Experiment.Arm.treatment.rawValue }.map {
+                CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!)
+            }
+            if !treated.isEmpty { contexts = try await model.contexts(for: treated, asOf: asOf, store: store) }
+        }
+
+        var writes = PlanWrites()
+        for row in rows {
+            let key = CaseKey(customerId: ct.value(row, "customer_id").text!, invoiceId: ct.value(row, "invoice_id").text!)
+            guard let invoice = invoices[key], let customer = customers[key.customerId] else { continue }
+            let flow = try flows.flow(ct.value(row, "flow_name").text!, version: Int(ct.value(row, "flow_version").integer!))
+            let zone = LocalClock.zone(cu.value(customer, "time_zone").text!)
+            var facts = CaseFacts(key: key, state: row, flow: flow, invoice: writes.invoices[[key.customerId, key.invoiceId]] ?? invoice,
+                                  customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
+                                  arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
+            var stored = try StoredProgress(json: ct.value(row, "progress").text!)
+            let next = try advance(&facts, &stored, asOf: asOf, runId: runId, context: contexts[key.invoiceId], writes: &writes,
+                                   summary: &summary)
+            sends[key.customerId] = facts.sends
+            points[key.customerId] = facts.points
+            var state = facts.state
+            state[ct.index("flow_name")] = .text(facts.flow.name)
+            state[ct.index("flow_version")] = .integer(Int64(facts.flow.version))
+            state[ct.index("progress")] = .text(stored.json())
+            state[ct.index("next_due_at")] = next.map { .integer(micros($0)) } ?? .null
+            state[ct.index("lease_owner")] = .null
+            state[ct.index("lease_until")] = .null
+            state[ct.index("updated_at")] = .integer(micros(asOf))
+            writes.caseStates.append(state)
+            if facts.invoice != invoice { writes.invoices[[key.customerId, key.invoiceId]] = facts.invoice }
+            summary.cases += 1
+        }
+        try await store.apply(writes.changes)
+    }
+
+    /// Runs the due steps of one case; returns when it next needs attention (nil: only an event can move it).
+    func advance(_ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String, context: [Double]?,
+                 writes: inout PlanWrites, summary: inout RunSummary) throws -> Date? {
+        let it = Schema.invoices
+        let schedule = DueSchedule(dueDate: LocalClock.noon(CalendarDate(parsing: it.value(facts.invoice, "due_date").text!)!, in: facts.timeZone),
+                                   timeZone: facts.timeZone)
+        for _ in 0..<50 {
+            if let status = InvoiceStatus(rawValue: it.value(facts.invoice, "status").text!), status.isClosed, stored.flow.end == nil {
+                stored.flow.finish(status == .paid ? .paid : status == .agency ? .escalated : .writtenOff, at: asOf)
+            }
+            let plan = executor.plan(flow: facts.flow, schedule: schedule, asOf: asOf, progress: stored.flow)
+            if let end = plan.end {
+                if stored.flow.end == nil { stored.flow.finish(end, at: asOf) }
+                summary.flowsEnded += 1
+                if end == .switched, let target = stored.flow.switchedTo {
+                    // The case continues in the newest version of the target flow, from today on.
+                    let next = try flows.newest(target)
+                    facts.flow = next
+                    stored = StoredProgress(flow: CaseProgress.start(flow: next, schedule: schedule, at: asOf, skipPast: true),
+                                            messages: stored.messages)
+                    var inv = facts.invoice
+                    inv[it.index("flow_name")] = .text(next.name)
+                    inv[it.index("flow_version")] = .integer(Int64(next.version))
+                    facts.invoice = inv
+                    continue
+                }
+                return nil
+            }
+            if plan.due.isEmpty { return plan.nextCheck }
+            for step in plan.due {
+                if step.disposition == .skipOverdue {
+                    stored.flow.skip(step, at: asOf)
+                    summary.skipped += 1
+                    continue
+                }
+                switch try carryOut(step, &facts, &stored, asOf: asOf, runId: runId, context: context, writes: &writes, summary: &summary) {
+                case .done(let raised):
+                    stored.flow.record(step, at: asOf, raised: raised)
+                    var inv = facts.invoice
+                    inv[it.index("step")] = .integer(Int64(step.ref.process))
+                    facts.invoice = inv
+                case .postponed(let until):
+                    summary.postponed += 1
+                    return until
+                }
+            }
+        }
+        throw OrchestratorError.caseLoops(invoice: facts.key.invoiceId, steps: 50)
+    }
+
+    /// Carries out one due step.
+    func carryOut(_ step: DueStep, _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String,
+                  context: [Double]?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
+        let it = Schema.invoices
+        switch step.kind {
+        case .send(let channel, let purpose):
+            let tone = step.settings.string("tone").flatMap(Tone.init(rawValue:)) ?? purpose.defaultTone
+            return try send(step, channel: channel, tone: tone, purpose: purpose, choice: nil, &facts, &stored, asOf: asOf, runId: runId,
+                            writes: &writes, summary: &summary)
+        case .control:
+            break
+        }
+        var inv = facts.invoice
+        defer { facts.invoice = inv }
+        switch step.action {
+        case "optimise":
+            return try optimise(step, &facts, &stored, asOf: asOf, runId: runId, context: context, writes: &writes, summary: &summary)
+        case "stop_if_paid":
+            let status = InvoiceStatus(rawValue: it.value(inv, "status").text!)
+            return .done(raised: status == .paid ? [] : [.notPaid])
+        case "escalate_to_agency", "start_legal_proceedings":
+            inv[it.index("status")] = .text(InvoiceStatus.agency.rawValue)
+            return .done(raised: [])
+        case "write_off":
+            inv[it.index("status")] = .text(InvoiceStatus.writtenOff.rawValue)
+            return .done(raised: [])
+        case "add_late_fee", "add_recovery_flat_fee":
+            if let fee = step.settings.money("amount") {
+                inv[it.index("amount_minor")] = .integer(it.value(inv, "amount_minor").integer! + fee.minorUnits())
+            }
+            return .done(raised: [])
+        case "add_interest":
+            if let rate = step.settings.double("annual_rate") {
+                let due = CalendarDate(parsing: it.value(inv, "due_date").text!)!
+                let days = max(0, LocalClock.date(asOf, in: facts.timeZone).daysSinceEpoch - due.daysSinceEpoch)
+                let amount = Double(it.value(inv, "amount_minor").integer!)
+                inv[it.index("amount_minor")] = .integer(Int64((amount * (1 + rate / 100 * Double(days) / 365)).rounded()))
+            }
+            return .done(raised: [])
+        case "validate_contact_data":
+            validateContactData(&facts, asOf: asOf, writes: &writes)
+            return .done(raised: [])
+        default:
+            // Actions that hand work to people or systems outside pom (manual tasks, agent calls,
+            // account-manager notes, credit holds, tags, enrichment requests, address checks) and
+            // flow control handled by the executor (wait, pause_on_dispute, switch_flow, stop_flow)
+            // are recorded in the case's progress, which `pom-orchestrate cases show` lists.
+            summary.tasks += 1
+            return .done(raised: [])
+        }
+    }
+}

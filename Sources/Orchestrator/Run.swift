@@ -1,0 +1,70 @@
+import Channels
+import FeatureStore
+import Flows
+import Foundation
+import Optimizer
+import Vocabulary
+
+/// How a run behaves. Every field has the default a production run would use.
+public struct RunConfiguration: Sendable {
+    /// The worker's name: the owner of its leases. A worker restarted under the same name takes its
+    /// unfinished work back at once.
+    public var worker: String = "worker-1"
+    /// Cases (and outbox messages) claimed per transaction.
+    public var batchSize: Int = 500
+    /// How long a claimed batch stays leased; a worker that dies loses its leases after this.
+    public var leaseSeconds: Double = 600
+    /// The A/B holdout; nil runs everyone on the flows' defaults (control).
+    public var experiment: Experiment?
+    /// No message is scheduled in these local hours (e.g. 20:00–08:00).
+    public var quietHours: QuietHours? = QuietHours(startHour: 20, endHour: 8)
+    /// Per-channel rules (no robocalls on Sundays, ...).
+    public var channelRules: [ChannelRule] = ChannelRule.standard
+    /// The local hour a flow's own send steps go out at.
+    public var defaultSendHour: Int = 10
+    /// At most this many messages per customer within `contactCapDays` days; further sends wait.
+    public var contactCap: Int = 4
+    public var contactCapDays: Int = 7
+    /// What one message costs per channel, in minor units (logged with each message).
+    public var costMinor: [Channel: Int64] = [.email: 0, .push: 0, .whatsapp: 5, .sms: 8, .robocall: 15, .letter: 95]
+    /// The payment page links in messages: `<base>/p/<token>`.
+    public var paymentLinkBase: String = "https://pay.example.com"
+    /// The secret that signs payment-page tokens (`PaymentLink`).
+    public var linkSecret: String = "pom-development-secret"
+    /// The creditor's name in messages.
+    public var creditorName: String = "pom demo GmbH"
+    /// Attempts before a message that keeps failing with retryable errors is given up (`provider_error`).
+    public var maxAttempts: Int = 6
+    /// The first retry waits this long; each further one twice as long.
+    public var retryBaseSeconds: Double = 300
+    /// Enrol invoices without a case state; false for a worker that only advances existing cases.
+    public var enrol: Bool = true
+
+    public init() {}
+}
+
+/// What a run did.
+public struct RunSummary: Codable, Sendable, Equatable {
+    public var runId: String
+    public var worker: String
+    public var asOf: Date
+    public var enrolled = 0
+    public var cases = 0
+    public var decisions = 0
+    public var queued = 0
+    public var sent = 0
+    public var retried = 0
+    public var failed = 0
+    public var skipped = 0
+    public var postponed = 0
+    public var flowsEnded = 0
+    public var tasks = 0
+    public var decisionsByArm: [String: Int] = [:]
+    public var sentByChannel: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case runId = "run_id", worker, asOf = "as_of", enrolled, cases, decisions, queued, sent, retried, failed, skipped, postponed
+        case flowsEnded = "flows_ended", tasks
+        case decisionsByArm = "decisions_by_arm", sentByChannel = "sent_by_channel"
+    }
+}

@@ -1,0 +1,277 @@
+import Channels
+import ContactData
+import FeatureStore
+import Flows
+import Foundation
+import Optimizer
+import Vocabulary
+
+/// Local calendar arithmetic in a customer's time zone.
+enum LocalClock {
+    nonisolated(unsafe) static var zones: [String: TimeZone] = [:]
+    static let lock = NSLock()
+
+    /// The zone of an IANA name (UTC for an unknown one: customers are validated on import).
+    static func zone(_ id: String) -> TimeZone {
+        lock.lock()
+        defer { lock.unlock() }
+        if let z = zones[id] { return z }
+        let z = TimeZone(identifier: id) ?? TimeZone(identifier: "UTC")!
+        zones[id] = z
+        return z
+    }
+
+    /// The local calendar date of `instant`.
+    static func date(_ instant: Date, in zone: TimeZone) -> CalendarDate {
+        let local = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
+        return CalendarDate(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
+    }
+
+    /// The local wall-clock time of `instant`.
+    static func local(_ instant: Date, in zone: TimeZone) -> (date: CalendarDate, hour: Int, minute: Int) {
+        let local = Int64((instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))).rounded(.down))
+        let day = Int((Double(local) / 86_400).rounded(.down))
+        let second = Int(local - Int64(day) * 86_400)
+        return (CalendarDate(daysSinceEpoch: day), second / 3600, second % 3600 / 60)
+    }
+
+    /// The instant of local `date` at `hour`:00 (the later instant when a DST change repeats it,
+    /// the hour after when it skips it).
+    static func instant(_ date: CalendarDate, hour: Int, in zone: TimeZone) -> Date {
+        let naive = Double(date.daysSinceEpoch) * 86_400 + Double(hour) * 3600
+        var guess = Date(timeIntervalSince1970: naive - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: naive))))
+        guess = Date(timeIntervalSince1970: naive - Double(zone.secondsFromGMT(for: guess)))
+        return guess
+    }
+
+    /// Noon of local `date` (a safe instant for "that day").
+    static func noon(_ date: CalendarDate, in zone: TimeZone) -> Date { instant(date, hour: 12, in: zone) }
+
+    /// ISO weekday of a calendar date (1970-01-01 was a Thursday).
+    static func weekday(_ date: CalendarDate) -> Weekday {
+        Weekday(rawValue: ((date.daysSinceEpoch % 7 + 7) % 7 + 3) % 7 + 1)!
+    }
+}
+
+extension Orchestrator {
+    /// The contact points that can carry `channel`, best first (validated before unverified, newest first).
+    func carriers(of channel: Channel, in points: [[Value]]) -> [[Value]] {
+        let cp = Schema.contactPoints
+        let fitting = points.filter { row in
+            let kind = cp.value(row, "kind").text!
+            switch channel {
+            case .email: return kind == "email"
+            case .sms: return kind == "phone" && cp.value(row, "phone_type").text == "mobile"
+            case .robocall: return kind == "phone"
+            case .letter: return kind == "postal"
+            case .push: return kind == "push"
+            case .whatsapp: return kind == "whatsapp"
+            }
+        }
+        return fitting.sorted { a, b in
+            let va = cp.value(a, "validation").text == "valid", vb = cp.value(b, "validation").text == "valid"
+            if va != vb { return va }
+            return (cp.value(a, "updated_at").integer ?? 0) > (cp.value(b, "updated_at").integer ?? 0)
+        }
+    }
+
+    /// The usable contact point for `channel`, or the condition that stops the send.
+    func contactPoint(for channel: Channel, in points: [[Value]]) -> Result<[Value], ConditionError> {
+        let cp = Schema.contactPoints
+        let all = carriers(of: channel, in: points)
+        let usable = all.filter { ValidationState(rawValue: cp.value($0, "validation").text!)?.isUsable ?? false }
+        if usable.isEmpty { return .failure(ConditionError(condition: .noContactPoint)) }
+        guard let consented = usable.first(where: { cp.value($0, "consent").integer == 1 }) else {
+            return .failure(ConditionError(condition: .noConsent))
+        }
+        return .success(consented)
+    }
+
+    /// The optimiser's view of the customer's contact points.
+    func banditContactPoints(_ points: [[Value]]) -> [Optimizer.ContactPoint] {
+        let cp = Schema.contactPoints
+        var out: [Optimizer.ContactPoint] = []
+        for channel in Channel.allCases {
+            for row in carriers(of: channel, in: points) {
+                let state = ContactState(rawValue: cp.value(row, "validation").text!) ?? .unverified
+                out.append(Optimizer.ContactPoint(channel: channel, state: state, consent: cp.value(row, "consent").integer == 1))
+            }
+        }
+        return out
+    }
+
+    /// When a flow's own send step goes out: its day at the configured hour, or now when that has
+    /// passed (a backup "at once"), moved out of quiet hours.
+    func sendTime(for step: DueStep, asOf: Date, zone: TimeZone) -> Date {
+        var t = asOf
+        if case .scheduled = step.trigger {
+            let day = LocalClock.date(max(step.dueAt, asOf), in: zone)
+            t = max(asOf, LocalClock.instant(day, hour: configuration.defaultSendHour, in: zone))
+        }
+        return outOfQuietHours(t, zone: zone)
+    }
+
+    /// `t`, or the end of the quiet hours it falls into.
+    func outOfQuietHours(_ t: Date, zone: TimeZone) -> Date {
+        guard let q = configuration.quietHours else { return t }
+        let local = LocalClock.local(t, in: zone)
+        guard q.isQuiet(hour: local.hour) else { return t }
+        let day = local.hour >= q.endHour ? local.date.adding(days: 1) : local.date
+        return LocalClock.instant(day, hour: q.endHour, in: zone)
+    }
+
+    /// The first instant ≥ `asOf` in the action's local weekday and hour window.
+    func sendTime(for action: DeliveryAction, asOf: Date, zone: TimeZone) -> Date {
+        let now = LocalClock.local(asOf, in: zone)
+        for ahead in 0...7 {
+            let day = now.date.adding(days: ahead)
+            guard LocalClock.weekday(day) == action.weekday else { continue }
+            let start = LocalClock.instant(day, hour: action.hour.startHour, in: zone)
+            let end = start.addingTimeInterval(2 * 3600)
+            if asOf < start { return start }
+            if asOf < end { return asOf }
+        }
+        return LocalClock.instant(now.date.adding(days: 7), hour: action.hour.startHour, in: zone)
+    }
+
+    /// The delivery action a message at `t` over `channel` in `tone` amounts to.
+    func action(channel: Channel, tone: Tone, at t: Date, zone: TimeZone) -> DeliveryAction {
+        let local = LocalClock.local(t, in: zone)
+        let bucket = HourBucket(hour: local.hour) ?? (local.hour < 8 ? .h08 : .h18)
+        return DeliveryAction(channel: channel, tone: tone, weekday: LocalClock.weekday(local.date), hour: bucket)
+    }
+
+    /// The allowed delivery actions for the case (contact points, consent, quiet hours, channel rules,
+    /// the step's own restrictions).
+    func candidates(_ facts: CaseFacts, channels: Set<Channel>?, tones: Set<Tone>?) -> CandidateSet {
+        ActionConstraints(contactPoints: banditContactPoints(facts.points), quietHours: configuration.quietHours,
+                          channelRules: configuration.channelRules, flow: FlowRestrictions(channels: channels, tones: tones)).candidates
+    }
+
+    /// Writes a decision, a queued message and its outbox row for a send.
+    func send(_ step: DueStep, channel: Channel, tone: Tone, purpose: SendPurpose, choice: (ModelChoice, CandidateSet)?,
+              _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String, writes: inout PlanWrites,
+              summary: inout RunSummary) throws -> StepOutcome {
+        let point: [Value]
+        switch contactPoint(for: channel, in: facts.points) {
+        case .success(let p): point = p
+        case .failure(let e): return .done(raised: [e.condition])
+        }
+        let capStart = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
+        let recent = facts.sends.filter { $0 >= capStart }.sorted()
+        if recent.count >= configuration.contactCap {
+            // The cap frees up when the oldest send in the window leaves it.
+            let free = recent[recent.count - configuration.contactCap] + Int64(configuration.contactCapDays) * 86_400_000_000
+            return .postponed(until: date(micros: free + 1))
+        }
+        let zone = facts.timeZone
+        let at: Date
+        let chosen: DeliveryAction
+        var candidates: CandidateSet
+        if let (model, set) = choice, let a = model.action {
+            chosen = a
+            candidates = set
+            at = sendTime(for: a, asOf: asOf, zone: zone)
+        } else {
+            at = sendTime(for: step, asOf: asOf, zone: zone)
+            chosen = action(channel: channel, tone: tone, at: at, zone: zone)
+            candidates = self.candidates(facts, channels: nil, tones: nil)
+        }
+        candidates.insert(chosen.index)
+        let key = facts.key
+        let id = key.invoiceId + "/" + step.key
+        let local = LocalClock.local(at, in: zone)
+        let arm = facts.arm
+        let policy: (name: String, version: String, propensity: Double, exact: Bool, draws: Int?)
+        if let (m, _) = choice, let model {
+            policy = (model.name, model.version, m.propensity, m.propensityIsExact, m.propensityDraws)
+        } else {
+            policy = ("flow:" + facts.flow.name, String(facts.flow.version), 1, true, nil)
+        }
+        let actionSet = ActionSet(candidates.compactMap { i in i < DeliveryAction.count ? DeliveryAction(index: i) : nil })
+        writes.decisions.append([
+            .text("D/" + id), .text(key.customerId), .text(key.invoiceId), .integer(micros(asOf)), .text(actionSet.description),
+            .text(chosen.channel.rawValue), .text(chosen.tone.rawValue), .integer(Int64(chosen.weekday.rawValue)),
+            .integer(Int64(chosen.hour.rawValue)), .real(policy.propensity), .integer(policy.exact ? 1 : 0),
+            policy.draws.map { .integer(Int64($0)) } ?? .null, .text(policy.name), .text(policy.version),
+            configuration.experiment.map { .text($0.name) } ?? .null, arm.map { .text($0.rawValue) } ?? .null, .text(runId),
+        ])
+        let template = step.settings.string("template") ?? purpose.rawValue
+        let scheduledLocal = LocalDateTime(date: local.date, hour: local.hour, minute: local.minute)
+        writes.messages.append([
+            .text(id), .text(key.customerId), .text(key.invoiceId), .text("D/" + id), Schema.contactPoints.value(point, "id"),
+            .text(chosen.channel.rawValue), .text(template), .text(chosen.tone.rawValue), .text(scheduledLocal.description),
+            .integer(micros(at)), .text(MessageStatus.queued.rawValue), .null, .text(id),
+            .integer(configuration.costMinor[chosen.channel] ?? 0),
+        ])
+        writes.outbox.append([.text(key.customerId), .text(id), .integer(micros(at)), .integer(0), .null, .null, .null])
+        stored.messages[id] = step.ref
+        facts.sends.append(micros(at))
+        summary.decisions += 1
+        summary.queued += 1
+        summary.decisionsByArm[arm?.rawValue ?? "none", default: 0] += 1
+        return .done(raised: [])
+    }
+
+    /// `optimise`: the model chooses in the treatment arm; the step's defaults elsewhere.
+    func optimise(_ step: DueStep, _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String,
+                  context: [Double]?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
+        let s = step.settings
+        let purpose = s.string("purpose").flatMap(SendPurpose.init(rawValue:)) ?? .reminder
+        let channels = Set((s.strings("channels") ?? Channel.allCases.map(\.rawValue)).compactMap(Channel.init(rawValue:)))
+        let tones = Set((s.strings("tones") ?? Tone.allCases.map(\.rawValue)).compactMap(Tone.init(rawValue:)))
+        if facts.arm == .treatment, let model, let context {
+            let set = candidates(facts, channels: channels, tones: tones)
+            guard !set.isEmpty else { return .done(raised: [.noContactPoint]) }
+            let customerKey = UInt64(truncatingIfNeeded: Experiment.unit(salt: "customer", key: facts.key.customerId).bitPattern)
+            let runKey = UInt64(truncatingIfNeeded: Experiment.unit(salt: "run", key: runId).bitPattern)
+            let amount = Double(Schema.invoices.value(facts.invoice, "amount_minor").integer!) / 100
+            let choice = model.decide(context: context, candidates: set, amountDue: amount, runKey: runKey, customerKey: customerKey)
+            if let a = choice.action {
+                return try send(step, channel: a.channel, tone: a.tone, purpose: purpose, choice: (choice, set), &facts, &stored,
+                                asOf: asOf, runId: runId, writes: &writes, summary: &summary)
+            }
+            return .done(raised: [])
+        }
+        // The flow's default: the default channel when it can be reached, else the first allowed one that can.
+        let preferred = s.string("default_channel").flatMap(Channel.init(rawValue:)) ?? .email
+        let tone = s.string("default_tone").flatMap(Tone.init(rawValue:)) ?? .neutral
+        let order = [preferred] + Channel.allCases.filter { $0 != preferred && channels.contains($0) }
+        for channel in order {
+            if case .success = contactPoint(for: channel, in: facts.points) {
+                return try send(step, channel: channel, tone: tone, purpose: purpose, choice: nil, &facts, &stored, asOf: asOf,
+                                runId: runId, writes: &writes, summary: &summary)
+            }
+        }
+        return .done(raised: [.noContactPoint])
+    }
+
+    /// `validate_contact_data`: checks every usable e-mail address and phone number again and marks
+    /// the ones that fail `invalid` (never used again until revalidated).
+    func validateContactData(_ facts: inout CaseFacts, asOf: Date, writes: inout PlanWrites) {
+        let cp = Schema.contactPoints
+        let country = Schema.customers.value(facts.customer, "country").text ?? "DE"
+        for (i, row) in facts.points.enumerated() {
+            guard ValidationState(rawValue: cp.value(row, "validation").text!)?.isUsable ?? false else { continue }
+            let value = cp.value(row, "value").text!
+            let ok: Bool
+            switch cp.value(row, "kind").text! {
+            case "email": ok = EmailValidator.validate(value).verdict != .invalid
+            case "phone", "whatsapp": ok = PhoneValidator.parse(value, defaultCountry: country).isValid
+            default: continue
+            }
+            var updated = row
+            updated[cp.index("validation")] = .text(ok ? ValidationState.valid.rawValue : ValidationState.invalid.rawValue)
+            updated[cp.index("updated_at")] = .integer(micros(asOf))
+            if updated[cp.index("validation")] != row[cp.index("validation")] {
+                facts.points[i] = updated
+                writes.contactPoints.append(updated)
+            }
+        }
+    }
+}
+
+/// A flow condition that stopped a send.
+struct ConditionError: Error {
+    var condition: FlowCondition
+}
