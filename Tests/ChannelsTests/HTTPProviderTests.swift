@@ -151,6 +151,7 @@ struct HTTPProviderTests {
         var config = try configuration(server)
         try await server.shutdown()
         config.retry = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        config.timeout = .milliseconds(500)  // the client keeps trying to connect until the deadline
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let adapter = HTTPProviderAdapter(name: "http:sms", configuration: config, client: client, sleep: SleepRecorder().sleep)
         let e = await #expect(throws: ChannelError.self) { try await adapter.send(message(1)) }
