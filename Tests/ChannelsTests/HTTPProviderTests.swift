@@ -158,9 +158,16 @@ struct HTTPProviderTests {
         #expect(e?.isRetryable == true)
         try await client.shutdown()
 
-        try await withServer([.init(status: 202, body: "accepted")]) { server, client in
+        try await withServer([.init(status: 202, body: "accepted"), .init(status: 200, body: #"{"data": {"id": 991, "state": "delivered"}}"#),
+                              .init(status: 200, body: #"{"data": {"id": 992, "state": "queued"}}"#)]) { server, client in
             let adapter = HTTPProviderAdapter(name: "http:sms", configuration: try configuration(server, providerIdField: nil), client: client)
             #expect(try await adapter.send(message(5)).providerId == "http:" + Files.sha256Hex("I5/D1").prefix(16))
+            var config = try configuration(server)
+            config.statusField = "data.state"
+            config.deliveredValues = ["delivered"]
+            let sync = HTTPProviderAdapter(name: "http:sms", configuration: config, client: client, clock: { fixedNow })
+            #expect(try await sync.send(message(6)) == SendReceipt(providerId: "991", acceptedAt: fixedNow, status: .delivered))
+            #expect(try await sync.send(message(7)) == SendReceipt(providerId: "992", acceptedAt: fixedNow, status: .accepted))
         }
     }
 }
