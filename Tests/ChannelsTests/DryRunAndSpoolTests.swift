@@ -231,3 +231,33 @@ struct SpoolConcurrencyTests {
         #expect(text.hasSuffix("Mit freundlichen Grüßen\nStadtwerke Musterstadt\n\n[ref M77]\n"))
     }
 }
+
+@Suite("Outgoing messages from store records")
+struct OutgoingMessageTests {
+    @Test("contact points become recipients; an outbox row, its invoice and a rendering become a message")
+    func fromRecords() throws {
+        func point(_ kind: ContactKind, _ value: String) -> ContactPoint {
+            ContactPoint(id: "K1", customerId: "C1", kind: kind, value: value, phoneType: kind == .phone ? .mobile : nil, validation: .valid,
+                         consent: true, source: "import", updatedAt: fixedNow)
+        }
+        #expect(Recipient(point(.email, "a@example.org")) == .email("a@example.org"))
+        #expect(Recipient(point(.whatsapp, "+4915112345678")) == .phone("+4915112345678"))
+        #expect(Recipient(point(.push, "pt_1")) == .pushToken("pt_1"))
+        #expect(Recipient(point(.postal, "12 Hauptstraße, DE-10115 ,")) == .postal(["12 Hauptstraße", "DE-10115"]))
+
+        let invoice = Invoice(id: "I1", customerId: "C1", amountMinor: 990, currency: "EUR", issueDate: CalendarDate(year: 2026, month: 1, day: 1),
+                              dueDate: CalendarDate(year: 2026, month: 1, day: 15), status: .open, flowName: nil, flowVersion: nil, step: nil)
+        let row = Message(id: "M1", customerId: "C1", invoiceId: "I1", decisionId: "D1", contactPointId: "K1", channel: .sms, template: "reminder",
+                          tone: .firm, scheduledLocal: LocalDateTime(date: CalendarDate(year: 2026, month: 1, day: 20), hour: 10),
+                          scheduledAt: fixedNow, status: .queued, providerId: nil, idempotencyKey: "I1/D1", costMinor: 0)
+        let rendered = try TemplateCatalogue.bundled().render(.sms, purpose: .reminder, tone: .firm, locale: "en-US",
+                                                              data: CaseData(invoice: invoice, customerName: nil, asOf: CalendarDate(year: 2026, month: 1, day: 20),
+                                                                             paymentLink: "https://p.example/1", creditorName: "ACME"))
+        let m = OutgoingMessage(message: row, point: point(.phone, "+4915112345678"), invoice: invoice, rendered: rendered,
+                                paymentLink: "https://p.example/1")
+        #expect(m.recipient == .phone("+4915112345678") && m.contactPointId == "K1" && m.idempotencyKey == "I1/D1")
+        #expect(m.bodyText == "ACME: invoice I1 (€9.90) is overdue since 15 January 2026. Pay now: https://p.example/1")
+        #expect(m.metadata == MessageMetadata(amountMinor: 990, currency: "EUR", dueDate: invoice.dueDate, paymentLink: "https://p.example/1"))
+        try m.checkRecipient()
+    }
+}
