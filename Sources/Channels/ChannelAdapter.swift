@@ -44,6 +44,18 @@ public enum Recipient: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A push token of the customer's app installation.
     case pushToken(String)
 
+    /// The address of `point`: e-mail, phone (and WhatsApp) numbers and push tokens as they are;
+    /// a one-line postal address split into lines at `, ` (`"12 Hauptstraße, DE-10115"`).
+    public init(_ point: ContactPoint) {
+        switch point.kind {
+        case .email: self = .email(point.value)
+        case .phone, .whatsapp: self = .phone(point.value)
+        case .push: self = .pushToken(point.value)
+        case .postal:
+            self = .postal(point.value.components(separatedBy: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+    }
+
     /// The kind of contact point this recipient is.
     public var contactKind: ContactKind {
         switch self {
@@ -176,6 +188,20 @@ public struct OutgoingMessage: Sendable, Hashable, Codable {
                   channel: channel, contactPointId: contactPointId, recipient: recipient, template: rendered.purpose.rawValue,
                   tone: rendered.tone, locale: rendered.locale, subject: rendered.subject, bodyText: rendered.text,
                   bodyHTML: rendered.html, scheduledAt: scheduledAt, metadata: metadata)
+    }
+
+    /// The message of the outbox row `message` to `point`, with the texts of `rendered` and the
+    /// case facts of `invoice` (the outbox's message id, idempotency key, channel, template, tone
+    /// and scheduled instant are kept).
+    /// - Precondition: `message` belongs to `invoice`.
+    public init(message: Message, point: ContactPoint, invoice: Invoice, rendered: RenderedMessage, paymentLink: String?) {
+        precondition(message.invoiceId == invoice.id, "OutgoingMessage: message \(message.id) is not of invoice \(invoice.id)")
+        self.init(messageId: message.id, idempotencyKey: message.idempotencyKey, customerId: message.customerId, invoiceId: message.invoiceId,
+                  channel: message.channel, contactPointId: point.id, recipient: Recipient(point), template: message.template,
+                  tone: message.tone, locale: rendered.locale, subject: rendered.subject, bodyText: rendered.text, bodyHTML: rendered.html,
+                  scheduledAt: message.scheduledAt,
+                  metadata: MessageMetadata(amountMinor: invoice.amountMinor, currency: invoice.currency, dueDate: invoice.dueDate,
+                                            paymentLink: paymentLink))
     }
 
     /// Throws `ChannelError.permanent(_, .noContactPoint)` when the recipient cannot carry the

@@ -127,7 +127,8 @@ public struct ChannelConfiguration: Sendable {
 
     static func http(_ h: YAMLValue, environment: [String: String]) throws -> HTTPProviderConfiguration {
         let f = try h.fields(allowed: ["url", "method", "headers", "auth", "idempotency_header", "body", "provider_id_field",
-                                       "timeout_seconds", "retry", "status_conditions"])
+                                       "timeout_seconds", "retry", "status_conditions", "status_field",
+                                       "delivered_values"])
         let urlValue = try f.required("url", in: h)
         let urlText = try interpolate(urlValue, environment)
         guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
@@ -183,11 +184,15 @@ public struct ChannelConfiguration: Sendable {
             }
         }
         let providerIdField = try f["provider_id_field"]?.string()
+        let statusField = try f["status_field"]?.string()
+        let deliveredValues = try f["delivered_values"].map { try $0.sequence().map { try $0.string() } } ?? []
+        if let d = f["delivered_values"], statusField == nil { throw d.error("needs status_field (where the answer says delivered)") }
         return HTTPProviderConfiguration(
             url: url, method: try f["method"]?.string().uppercased() ?? "POST", headers: headers, auth: auth,
             idempotencyHeader: try f["idempotency_header"]?.string() ?? "Idempotency-Key", body: body,
             providerIdField: providerIdField?.isEmpty == true ? nil : providerIdField ?? "id",
-            timeout: timeout, retry: retry, statusConditions: conditions)
+            timeout: timeout, retry: retry, statusConditions: conditions, statusField: statusField,
+            deliveredValues: Set(deliveredValues))
     }
 
     /// Makes the adapters: one `HTTPProviderAdapter` per `http` channel, one `SpoolAdapter` and one

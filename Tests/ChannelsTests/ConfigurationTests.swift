@@ -78,6 +78,8 @@ struct ConfigurationTests {
         #expect(spool?.line == 3 && spool?.message.contains("spool: {directory: ...}") == true)
         let url = parseError("channels:\n  sms:\n    adapter: http\n    http:\n      url: ftp://x.example\n      body: '{}'\n")
         #expect(url?.line == 5 && url?.field == "channels.sms.http.url")
+        let delivered = parseError("channels:\n  sms:\n    adapter: http\n    http:\n      url: https://x.example\n      body: '{}'\n      delivered_values: [delivered]\n")
+        #expect(delivered?.line == 7 && delivered?.field == "channels.sms.http.delivered_values")
         let yaml = parseError("channels:\n  sms: [unclosed\n")
         #expect(yaml?.line != nil && yaml?.message.hasPrefix("not valid YAML") == true)
     }

@@ -164,3 +164,100 @@ struct SpoolTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("sent/sms").path).count == 3)
     }
 }
+
+@Suite("Spool under concurrency and rendered letters")
+struct SpoolConcurrencyTests {
+    @Test("two instances sending the same keys at once spool each key exactly once")
+    func concurrentInstances() async throws {
+        let dir = try temporaryDirectory()
+        defer { cleanUp(dir) }
+        let a = try SpoolAdapter(directory: dir, options: .init(batchSize: [.sms: 7]), clock: { fixedNow })
+        let b = try SpoolAdapter(directory: dir, options: .init(batchSize: [.sms: 7]), clock: { fixedNow })
+        let receipts = try await withThrowingTaskGroup(of: SendReceipt.self) { group in
+            for n in 0..<40 {
+                let adapter = n % 2 == 0 ? a : b
+                group.addTask { try await adapter.send(message(n / 2 + 1)) }  // keys 1...20, each sent twice
+            }
+            var out: [SendReceipt] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        #expect(receipts.filter { !$0.replayed }.count == 20)
+        #expect(Set(receipts.map(\.providerId)).count == 20)
+        try await a.flush()
+        let batches = try await b.batches(.sms)
+        #expect(batches.map(\.messageCount).reduce(0, +) == 20)
+        var ids: [String] = []
+        for batch in batches {
+            for line in try String(contentsOf: batch.content, encoding: .utf8).split(separator: "\n") {
+                let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                ids.append(json["message_id"] as! String)
+            }
+        }
+        #expect(ids.sorted() == (1...20).map { "M\($0)" }.sorted())
+    }
+
+    @Test("a rendered German dunning letter goes into the print batch with its QR note")
+    func renderedLetter() async throws {
+        let dir = try temporaryDirectory()
+        defer { cleanUp(dir) }
+        let catalogue = try TemplateCatalogue.bundled()
+        let invoice = Invoice(id: "RE-77", customerId: "C9", amountMinor: 4_990, currency: "EUR", issueDate: CalendarDate(year: 2026, month: 1, day: 20),
+                              dueDate: CalendarDate(year: 2026, month: 2, day: 3), status: .open, flowName: nil, flowVersion: nil, step: nil)
+        let data = CaseData(invoice: invoice, customerName: "Jana Schmidt", asOf: CalendarDate(year: 2026, month: 2, day: 24),
+                            paymentLink: "https://pay.example.com/p/77", creditorName: "Stadtwerke Musterstadt")
+        let rendered = catalogue.render(.letter, purpose: .firstDunning, tone: .neutral, locale: "de-DE", data: data)
+        let m = OutgoingMessage(messageId: "M77", idempotencyKey: "RE-77/first_dunning", customerId: "C9", invoiceId: "RE-77", channel: .letter,
+                                recipient: .postal(["Jana Schmidt", "Lindenweg 4", "04109 Leipzig"]), rendered: rendered, scheduledAt: fixedNow,
+                                metadata: MessageMetadata(amountMinor: 4_990, currency: "EUR", dueDate: invoice.dueDate, paymentLink: data.paymentLink))
+        #expect(m.template == "first_dunning" && m.locale == "de" && m.tone == .neutral)
+        let spool = try SpoolAdapter(directory: dir)
+        _ = try await spool.send(m)
+        let batch = try #require(try await spool.seal(.letter))
+        let text = try String(contentsOf: batch.content, encoding: .utf8)
+        #expect(text.hasPrefix("""
+            Jana Schmidt
+            Lindenweg 4
+            04109 Leipzig
+
+            1. Mahnung: Rechnung RE-77
+
+            Guten Tag Jana Schmidt,
+
+            die Rechnung RE-77 über 49,90 € war am 03.02.2026 fällig und ist weiterhin offen. Bitte bezahlen Sie den Betrag bis zum 10.03.2026.
+
+            Mit dem QR-Code auf diesem Brief bezahlen Sie bequem online
+            """))
+        #expect(text.hasSuffix("Mit freundlichen Grüßen\nStadtwerke Musterstadt\n\n[ref M77]\n"))
+    }
+}
+
+@Suite("Outgoing messages from store records")
+struct OutgoingMessageTests {
+    @Test("contact points become recipients; an outbox row, its invoice and a rendering become a message")
+    func fromRecords() throws {
+        func point(_ kind: ContactKind, _ value: String) -> ContactPoint {
+            ContactPoint(id: "K1", customerId: "C1", kind: kind, value: value, phoneType: kind == .phone ? .mobile : nil, validation: .valid,
+                         consent: true, source: "import", updatedAt: fixedNow)
+        }
+        #expect(Recipient(point(.email, "a@example.org")) == .email("a@example.org"))
+        #expect(Recipient(point(.whatsapp, "+4915112345678")) == .phone("+4915112345678"))
+        #expect(Recipient(point(.push, "pt_1")) == .pushToken("pt_1"))
+        #expect(Recipient(point(.postal, "12 Hauptstraße, DE-10115 ,")) == .postal(["12 Hauptstraße", "DE-10115"]))
+
+        let invoice = Invoice(id: "I1", customerId: "C1", amountMinor: 990, currency: "EUR", issueDate: CalendarDate(year: 2026, month: 1, day: 1),
+                              dueDate: CalendarDate(year: 2026, month: 1, day: 15), status: .open, flowName: nil, flowVersion: nil, step: nil)
+        let row = Message(id: "M1", customerId: "C1", invoiceId: "I1", decisionId: "D1", contactPointId: "K1", channel: .sms, template: "reminder",
+                          tone: .firm, scheduledLocal: LocalDateTime(date: CalendarDate(year: 2026, month: 1, day: 20), hour: 10),
+                          scheduledAt: fixedNow, status: .queued, providerId: nil, idempotencyKey: "I1/D1", costMinor: 0)
+        let rendered = try TemplateCatalogue.bundled().render(.sms, purpose: .reminder, tone: .firm, locale: "en-US",
+                                                              data: CaseData(invoice: invoice, customerName: nil, asOf: CalendarDate(year: 2026, month: 1, day: 20),
+                                                                             paymentLink: "https://p.example/1", creditorName: "ACME"))
+        let m = OutgoingMessage(message: row, point: point(.phone, "+4915112345678"), invoice: invoice, rendered: rendered,
+                                paymentLink: "https://p.example/1")
+        #expect(m.recipient == .phone("+4915112345678") && m.contactPointId == "K1" && m.idempotencyKey == "I1/D1")
+        #expect(m.bodyText == "ACME: invoice I1 (€9.90) is overdue since 15 January 2026. Pay now: https://p.example/1")
+        #expect(m.metadata == MessageMetadata(amountMinor: 990, currency: "EUR", dueDate: invoice.dueDate, paymentLink: "https://p.example/1"))
+        try m.checkRecipient()
+    }
+}

@@ -151,15 +151,23 @@ struct HTTPProviderTests {
         var config = try configuration(server)
         try await server.shutdown()
         config.retry = RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(1), maxDelay: .milliseconds(1))
+        config.timeout = .milliseconds(500)  // the client keeps trying to connect until the deadline
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let adapter = HTTPProviderAdapter(name: "http:sms", configuration: config, client: client, sleep: SleepRecorder().sleep)
         let e = await #expect(throws: ChannelError.self) { try await adapter.send(message(1)) }
         #expect(e?.isRetryable == true)
         try await client.shutdown()
 
-        try await withServer([.init(status: 202, body: "accepted")]) { server, client in
+        try await withServer([.init(status: 202, body: "accepted"), .init(status: 200, body: #"{"data": {"id": 991, "state": "delivered"}}"#),
+                              .init(status: 200, body: #"{"data": {"id": 992, "state": "queued"}}"#)]) { server, client in
             let adapter = HTTPProviderAdapter(name: "http:sms", configuration: try configuration(server, providerIdField: nil), client: client)
             #expect(try await adapter.send(message(5)).providerId == "http:" + Files.sha256Hex("I5/D1").prefix(16))
+            var config = try configuration(server)
+            config.statusField = "data.state"
+            config.deliveredValues = ["delivered"]
+            let sync = HTTPProviderAdapter(name: "http:sms", configuration: config, client: client, clock: { fixedNow })
+            #expect(try await sync.send(message(6)) == SendReceipt(providerId: "991", acceptedAt: fixedNow, status: .delivered))
+            #expect(try await sync.send(message(7)) == SendReceipt(providerId: "992", acceptedAt: fixedNow, status: .accepted))
         }
     }
 }

@@ -37,9 +37,7 @@ struct TemplateTests {
                         if channel != .robocall && purpose != .paymentConfirmation {
                             #expect(r.text.contains("https://pay.example.com/p/x7") || channel == .push, "\(label) lacks the payment link")
                         }
-                        if channel == .letter && purpose != .paymentConfirmation {
-                            #expect(r.text.contains(c.formats[language]!.qrNote), "\(label) lacks the QR note")
-                        }
+                        if channel == .letter && purpose != .paymentConfirmation { #expect(r.text.contains(c.formats[language]!.qrNote), "\(label) lacks the QR note") }
                         if channel == .sms {
                             let s = try #require(r.sms)
                             #expect(s.encoding == .gsm7, "\(label): \(s.nonGSMCharacters)")

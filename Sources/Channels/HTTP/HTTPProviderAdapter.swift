@@ -67,10 +67,16 @@ public struct HTTPProviderConfiguration: Sendable, Hashable {
     public var retry: RetryPolicy
     /// Which flow condition a permanent 4xx answer means, by status (others: `provider_error`).
     public var statusConditions: [Int: FailureCondition]
+    /// Dotted path of a delivery state in the JSON answer, for providers that deliver at once
+    /// (`status`); with `deliveredValues` it makes the receipt `.delivered`.
+    public var statusField: String?
+    /// Values of `statusField` that mean delivered (`["delivered"]`).
+    public var deliveredValues: Set<String>
 
     public init(url: URL, method: String = "POST", headers: [Header] = [], auth: Header? = nil,
                 idempotencyHeader: String? = "Idempotency-Key", body: JSONBodyTemplate, providerIdField: String? = "id",
-                timeout: Duration = .seconds(10), retry: RetryPolicy = RetryPolicy(), statusConditions: [Int: FailureCondition] = [:]) {
+                timeout: Duration = .seconds(10), retry: RetryPolicy = RetryPolicy(), statusConditions: [Int: FailureCondition] = [:],
+                statusField: String? = nil, deliveredValues: Set<String> = []) {
         self.url = url
         self.method = method
         self.headers = headers
@@ -81,6 +87,8 @@ public struct HTTPProviderConfiguration: Sendable, Hashable {
         self.timeout = timeout
         self.retry = retry
         self.statusConditions = statusConditions
+        self.statusField = statusField
+        self.deliveredValues = deliveredValues
     }
 }
 
@@ -176,8 +184,11 @@ public final class HTTPProviderAdapter: ChannelAdapter {
             let status = Int(response.status.code)
             switch status {
             case 200..<300:
-                let id = providerId(from: text) ?? ("http:" + Files.sha256Hex(message.idempotencyKey).prefix(16))
-                return .success(SendReceipt(providerId: id, acceptedAt: clock(), status: .accepted))
+                let json = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+                let id = providerId(from: json) ?? ("http:" + Files.sha256Hex(message.idempotencyKey).prefix(16))
+                let state = configuration.statusField.flatMap { Self.field($0, of: json) }
+                let delivered = state.map { configuration.deliveredValues.contains($0) } ?? false
+                return .success(SendReceipt(providerId: id, acceptedAt: clock(), status: delivered ? .delivered : .accepted))
             case 408, 429, 500..<600:
                 return .retry("HTTP \(status)" + snippet(text), retryAfter: response.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter))
             default:
@@ -198,22 +209,24 @@ public final class HTTPProviderAdapter: ChannelAdapter {
     }
 
     /// The provider id at `providerIdField` of a JSON answer, if there is one.
-    func providerId(from text: String) -> String? {
-        guard let path = configuration.providerIdField,
-              let root = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
-            if configuration.providerIdField != nil {
-                logger.warning("the provider's answer is not JSON; using the key's hash as provider id", metadata: ["adapter": "\(name)"])
-            }
+    func providerId(from json: Any?) -> String? {
+        guard let path = configuration.providerIdField else { return nil }
+        guard let id = Self.field(path, of: json) else {
+            logger.warning("the provider's answer has no field \(path); using the key's hash as provider id", metadata: ["adapter": "\(name)"])
             return nil
         }
-        var node: Any = root
+        return id
+    }
+
+    /// The string or number at dotted `path` (`data.id`, `messages.0.id`) of a parsed JSON value.
+    static func field(_ path: String, of json: Any?) -> String? {
+        guard var node = json else { return nil }
         for part in path.split(separator: ".") {
             if let dict = node as? [String: Any], let next = dict[String(part)] {
                 node = next
             } else if let array = node as? [Any], let k = Int(part), array.indices.contains(k) {
                 node = array[k]
             } else {
-                logger.warning("the provider's answer has no field \(path); using the key's hash as provider id", metadata: ["adapter": "\(name)"])
                 return nil
             }
         }
