@@ -10,6 +10,37 @@ extension PostgresStore: CaseQueue {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
                         try await write(batch)
+                    case .insertNew(let batch) where !batch.rows.isEmpty:
+                        let table = batch.table
+                        let placeholders = table.columns.enumerated().map { i, c -> String in
+                            switch c.type {
+                            case .instant: return "to_timestamp($\(i + 1)::float8 / 1000000)"
+                            case .date: return "$\(i + 1)::date"
+                            case .localTime: return "$\(i + 1)::timestamp"
+                            case .boolean: return "($\(i + 1)::int8 <> 0)"
+                            default: return "$\(i + 1)"
+                            }
+                        }.joined(separator: ", ")
+                        let sql = "INSERT INTO \(table.name) (" + table.columns.map(\.sqlName).joined(separator: ", ") + ") VALUES ("
+                            + placeholders + ") ON CONFLICT DO NOTHING"
+                        for row in batch.rows { _ = try await run(sql, row) }
+                    case .update(let table, let key, let set) where !set.isEmpty:
+                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        let columns = set.keys.sorted()
+                        var n = 0
+                        let assignments = columns.map { name -> String in
+                            n += 1
+                            switch table.columns[table.index(name)].type {
+                            case .instant: return "\(name) = to_timestamp($\(n)::float8 / 1000000)"
+                            case .date: return "\(name) = $\(n)::date"
+                            case .localTime: return "\(name) = $\(n)::timestamp"
+                            case .boolean: return "\(name) = ($\(n)::int8 <> 0)"
+                            default: return "\(name) = $\(n)"
+                            }
+                        }
+                        let conditions = names.map { name -> String in n += 1; return "\(name) = $\(n)" }
+                        _ = try await run("UPDATE \(table.name) SET " + assignments.joined(separator: ", ") + " WHERE "
+                                          + conditions.joined(separator: " AND "), columns.map { set[$0]! } + key.map(Value.text))
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         for start in stride(from: 0, to: keys.count, by: 1000) {

@@ -11,6 +11,32 @@ extension SQLiteStore: CaseQueue {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
                         try Self.write(db, batch)
+                    case .insertNew(let batch) where !batch.rows.isEmpty:
+                        let statement = try db.makeStatement(sql: Self.insertSQL(batch.table, upsert: false) + " ON CONFLICT DO NOTHING")
+                        for row in batch.rows {
+                            try statement.execute(arguments: StatementArguments(row.map { value -> DatabaseValue in
+                                switch value {
+                                case .null: return .null
+                                case .integer(let v): return v.databaseValue
+                                case .real(let v): return v.databaseValue
+                                case .text(let t): return t.databaseValue
+                                }
+                            }))
+                        }
+                    case .update(let table, let key, let set) where !set.isEmpty:
+                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        let columns = set.keys.sorted()
+                        let sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
+                            + names.map { "\($0) = ?" }.joined(separator: " AND ")
+                        let values: [DatabaseValue] = columns.map { c in
+                            switch set[c]! {
+                            case .null: return .null
+                            case .integer(let v): return v.databaseValue
+                            case .real(let v): return v.databaseValue
+                            case .text(let t): return t.databaseValue
+                            }
+                        } + key.map(\.databaseValue)
+                        try db.execute(sql: sql, arguments: StatementArguments(values))
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let statement = try db.makeStatement(

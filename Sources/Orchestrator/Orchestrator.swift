@@ -79,7 +79,7 @@ public final class Orchestrator: Sendable {
         var summary = RunSummary(runId: runId, worker: configuration.worker, asOf: asOf)
         let started = Date()
         try await store.releaseLeases(owner: configuration.worker)
-        if configuration.enrol { summary.enrolled = try await enrol(asOf: asOf) }
+        if configuration.enrol { (summary.enrolled, summary.unassigned) = try await enrol(asOf: asOf) }
         var rounds: [CaseKey: Int] = [:]
         while true {
             let leaseUntil = micros(asOf.addingTimeInterval(configuration.leaseSeconds))
@@ -108,13 +108,15 @@ public final class Orchestrator: Sendable {
     // MARK: Enrolment
 
     /// Gives every open, issued invoice without a case state its flow, arm and first due time.
-    func enrol(asOf: Date) async throws -> Int {
+    /// - Returns: how many were enrolled, and how many no flow matched.
+    func enrol(asOf: Date) async throws -> (Int, Int) {
         let it = Schema.invoices, cu = Schema.customers
         let issuedBy = CivilTime.formatDate(days: Int((asOf.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
         var after: [Value]? = nil
-        var count = 0
+        var count = 0, unassigned = 0
         let experiment = configuration.experiment
         let newest = flows.newest
+        let fallback = try configuration.defaultFlow.map { try flows.newest($0) }
         while true {
             let invoices = try await store.unenrolledInvoices(issuedBy: issuedBy, after: after, limit: configuration.batchSize)
             guard let last = invoices.last else { break }
@@ -123,8 +125,8 @@ public final class Orchestrator: Sendable {
             for row in try await store.rows(of: cu, customerIds: invoices.map { it.value($0, "customer_id").text! }) {
                 customers[cu.value(row, "id").text!] = row
             }
-            var states: [[Value]] = [], updated: [[Value]] = []
-            for var inv in invoices {
+            var states: [[Value]] = [], updated: [TableChange] = []
+            for inv in invoices {
                 let customerId = it.value(inv, "customer_id").text!
                 let customer = customers[customerId]!
                 let amount = it.value(inv, "amount_minor").integer!
@@ -132,20 +134,23 @@ public final class Orchestrator: Sendable {
                 let kind: CustomerKind = .consumer
                 guard let flow = FlowAssignment.assign(
                     customer: FlowAssignment.Customer(kind: kind, country: cu.value(customer, "country").text!),
-                    invoice: FlowAssignment.Invoice(amountMinor: amount, currency: currency), flows: newest) else { continue }
+                    invoice: FlowAssignment.Invoice(amountMinor: amount, currency: currency), flows: newest) ?? fallback else {
+                    unassigned += 1
+                    continue
+                }
                 let progress = StoredProgress(flow: CaseProgress(flow: flow))
                 let arm = experiment?.arm(of: customerId)
                 states.append([.text(customerId), it.value(inv, "id"), .text(flow.name), .integer(Int64(flow.version)),
                                experiment.map { .text($0.name) } ?? .null, arm.map { .text($0.rawValue) } ?? .null,
                                .text(progress.json()), .integer(micros(asOf)), .null, .null, .integer(micros(asOf))])
-                inv[it.index("flow_name")] = .text(flow.name)
-                inv[it.index("flow_version")] = .integer(Int64(flow.version))
-                updated.append(inv)
+                updated.append(.update(it, key: [customerId, it.value(inv, "id").text!],
+                                       set: ["flow_name": .text(flow.name), "flow_version": .integer(Int64(flow.version))]))
             }
-            try await store.apply([.upsert(TableRows(table: it, rows: updated)),
-                                   .upsert(TableRows(table: Schema.caseStates, rows: states))])
+            // Another worker may enrol the same invoices at the same time: the first case state wins,
+            // and the invoice's flow columns are only informational.
+            try await store.apply([.insertNew(TableRows(table: Schema.caseStates, rows: states))] + updated)
             count += states.count
         }
-        return count
+        return (count, unassigned)
     }
 }

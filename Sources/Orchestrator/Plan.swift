@@ -11,14 +11,16 @@ struct PlanWrites {
     var messages: [[Value]] = []
     var outbox: [[Value]] = []
     var caseStates: [[Value]] = []
-    var invoices: [[String]: [Value]] = [:]
+    /// The invoice columns the flows changed (status, amount, flow, step), by invoice key: only those
+    /// are written, so a payment ingested meanwhile keeps its status.
+    var invoices: [[String]: [String: Value]] = [:]
     var contactPoints: [[Value]] = []
 
     var changes: [TableChange] {
         let points = TableRows(table: Schema.contactPoints, rows: contactPoints)
         return [
             .upsert(points), .upsert(TableRows(table: Schema.contactPointVersions, rows: contactPoints)),
-            .upsert(TableRows(table: Schema.invoices, rows: invoices.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { invoices[$0]! })),
+        ] + invoices.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { .update(Schema.invoices, key: $0, set: invoices[$0]!) } + [
             .upsert(TableRows(table: Schema.decisions, rows: decisions)),
             .upsert(TableRows(table: Schema.messages, rows: messages)),
             .upsert(TableRows(table: Schema.outbox, rows: outbox)),
@@ -83,7 +85,7 @@ extension Orchestrator {
             guard let invoice = invoices[key], let customer = customers[key.customerId] else { continue }
             let flow = try flows.flow(ct.value(row, "flow_name").text!, version: Int(ct.value(row, "flow_version").integer!))
             let zone = LocalClock.zone(cu.value(customer, "time_zone").text!)
-            var facts = CaseFacts(key: key, state: row, flow: flow, invoice: writes.invoices[[key.customerId, key.invoiceId]] ?? invoice,
+            var facts = CaseFacts(key: key, state: row, flow: flow, invoice: invoice,
                                   customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
                                   arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
             var stored = try StoredProgress(json: ct.value(row, "progress").text!)
@@ -100,7 +102,9 @@ extension Orchestrator {
             state[ct.index("lease_until")] = .null
             state[ct.index("updated_at")] = .integer(micros(asOf))
             writes.caseStates.append(state)
-            if facts.invoice != invoice { writes.invoices[[key.customerId, key.invoiceId]] = facts.invoice }
+            for (i, column) in it.columns.enumerated() where facts.invoice[i] != invoice[i] {
+                writes.invoices[[key.customerId, key.invoiceId], default: [:]][column.sqlName] = facts.invoice[i]
+            }
             summary.cases += 1
         }
         try await store.apply(writes.changes)
@@ -182,27 +186,15 @@ extension Orchestrator {
         case "write_off":
             inv[it.index("status")] = .text(InvoiceStatus.writtenOff.rawValue)
             return .done(raised: [])
-        case "add_late_fee", "add_recovery_flat_fee":
-            if let fee = step.settings.money("amount") {
-                inv[it.index("amount_minor")] = .integer(it.value(inv, "amount_minor").integer! + fee.minorUnits())
-            }
-            return .done(raised: [])
-        case "add_interest":
-            if let rate = step.settings.double("annual_rate") {
-                let due = CalendarDate(parsing: it.value(inv, "due_date").text!)!
-                let days = max(0, LocalClock.date(asOf, in: facts.timeZone).daysSinceEpoch - due.daysSinceEpoch)
-                let amount = Double(it.value(inv, "amount_minor").integer!)
-                inv[it.index("amount_minor")] = .integer(Int64((amount * (1 + rate / 100 * Double(days) / 365)).rounded()))
-            }
-            return .done(raised: [])
         case "validate_contact_data":
             validateContactData(&facts, asOf: asOf, writes: &writes)
             return .done(raised: [])
         default:
-            // Actions that hand work to people or systems outside pom (manual tasks, agent calls,
-            // account-manager notes, credit holds, tags, enrichment requests, address checks) and
-            // flow control handled by the executor (wait, pause_on_dispute, switch_flow, stop_flow)
-            // are recorded in the case's progress, which `pom-orchestrate cases show` lists.
+            // Actions that hand work to people or systems outside pom — fees and interest (booked by
+            // the ledger from the case's progress: the invoice amount stays what the payer owes on
+            // the invoice), manual tasks, agent calls, account-manager notes, credit holds, tags,
+            // enrichment requests, address checks — and flow control that the executor handles
+            // (wait, pause_on_dispute, switch_flow, stop_flow) are recorded in the case's progress.
             summary.tasks += 1
             return .done(raised: [])
         }

@@ -39,6 +39,8 @@ public struct RunConfiguration: Sendable {
     public var retryBaseSeconds: Double = 300
     /// Enrol invoices without a case state; false for a worker that only advances existing cases.
     public var enrol: Bool = true
+    /// The flow for invoices no flow's segment rules match; such invoices wait unenrolled when nil.
+    public var defaultFlow: String?
 
     public init() {}
 }
@@ -49,6 +51,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var worker: String
     public var asOf: Date
     public var enrolled = 0
+    /// Open invoices no flow's segment rules match (and no default flow is configured).
+    public var unassigned = 0
     public var cases = 0
     public var decisions = 0
     public var queued = 0
@@ -63,7 +67,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var sentByChannel: [String: Int] = [:]
 
     enum CodingKeys: String, CodingKey {
-        case runId = "run_id", worker, asOf = "as_of", enrolled, cases, decisions, queued, sent, retried, failed, skipped, postponed
+        case runId = "run_id", worker, asOf = "as_of", enrolled, unassigned, cases, decisions, queued, sent, retried, failed, skipped, postponed
         case flowsEnded = "flows_ended", tasks
         case decisionsByArm = "decisions_by_arm", sentByChannel = "sent_by_channel"
     }

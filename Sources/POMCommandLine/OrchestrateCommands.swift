@@ -24,6 +24,9 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "The registry name of the model whose promoted version decides in the treatment arm.")
     var model: String = "channel"
 
+    @Option(help: "The flow for invoices that no flow's segment rules match (they wait unenrolled otherwise).")
+    var defaultFlow: String?
+
     @Option(help: "Channel configuration file (see config/channels.example.yaml and docs/channels.md).")
     var channels: String?
 
@@ -45,6 +48,7 @@ public struct RunOptions: ParsableArguments {
         c.worker = worker
         c.batchSize = batch
         c.paymentLinkBase = paymentLinkBase
+        c.defaultFlow = defaultFlow
         c.linkSecret = linkSecret ?? ProcessInfo.processInfo.environment["POM_LINK_SECRET"] ?? "pom-development-secret"
         return c
     }

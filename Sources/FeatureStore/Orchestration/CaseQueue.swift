@@ -2,6 +2,12 @@
 public enum TableChange: Sendable {
     /// Inserts the rows; a row whose key exists replaces the stored one.
     case upsert(TableRows)
+    /// Inserts the rows whose key does not exist yet and leaves existing rows alone (e.g. two
+    /// workers enrolling the same invoice: the first one wins).
+    case insertNew(TableRows)
+    /// Sets the named columns of the row with this key (text key parts, in `table.key` order),
+    /// leaving its other columns as they are (so a concurrent change of another column survives).
+    case update(StoreTable, key: [String], set: [String: Value])
     /// Deletes the rows with these keys (values of `table.key`, in order; text keys).
     case delete(StoreTable, keys: [[String]])
 }

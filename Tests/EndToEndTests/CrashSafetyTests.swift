@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import LinAlg
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small world of open cases in a store, with the example flows loaded and a spool channel
+/// configuration, built through the command line as an operator would.
+struct OrchestratorFixture {
+    let directory: String
+    let cases: String
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init(customers: Int, seed: UInt64) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pom-orch-\(UUID().uuidString)").path
+        cases = directory + "/cases"
+        try FileManager.default.createDirectory(atPath: cases, withIntermediateDirectories: true)
+        let history = directory + "/history"
+        let sim = try Binaries.run("pom-train", ["simulate", "--customers", String(customers), "--days", "40", "--seed", String(seed),
+                                                 "--policy", "rules", "--out", history])
+        try #require(sim.status == 0, "\(sim.stderr)")
+        // Only the cases: customers, their contact points and invoices (no messages yet).
+        for file in ["customers.csv", "contact_points.csv", "invoices.csv"] {
+            try FileManager.default.copyItem(atPath: history + "/" + file, toPath: cases + "/" + file)
+        }
+    }
+
+    /// A new store holding the cases and the example flows.
+    func store(_ url: String) throws {
+        let imported = try Binaries.run("pom-train", ["import", "--store", url, cases])
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let flows = try FileManager.default.contentsOfDirectory(atPath: repository.path + "/flows").filter { $0.hasSuffix(".yaml") }.sorted()
+        let loaded = try Binaries.run("pom-orchestrate", ["flows", "load", "--store", url] + flows.map { repository.path + "/flows/" + $0 })
+        try #require(loaded.status == 0, "\(loaded.stderr)")
+    }
+
+    /// A channel configuration spooling every channel into `spool`.
+    func spoolConfiguration(_ spool: String) throws -> String {
+        let path = directory + "/channels-\(UUID().uuidString).yaml"
+        let channels = ["email", "sms", "letter", "push", "robocall", "whatsapp"].map { "  \($0):\n    adapter: spool" }.joined(separator: "\n")
+        try "version: 1\nspool:\n  directory: \(spool)\nchannels:\n\(channels)\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The idempotency keys the spool took (its index: one record per key under pending/ or sent/).
+    static func spooled(_ spool: String) throws -> [String] {
+        var keys: [String] = []
+        for state in ["pending", "sent"] {
+            let root = spool + "/" + state
+            guard let channels = try? FileManager.default.contentsOfDirectory(atPath: root) else { continue }
+            for channel in channels {
+                for file in try FileManager.default.contentsOfDirectory(atPath: root + "/" + channel) where file.hasSuffix(".json") {
+                    let data = try Data(contentsOf: URL(fileURLWithPath: root + "/" + channel + "/" + file))
+                    let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+                    let message = object?["message"] as? [String: Any]
+                    keys.append(try #require(message?["idempotency_key"] as? String))
+                }
+            }
+        }
+        return keys.sorted()
+    }
+}
+
+/// Runs `pom-orchestrate` and kills it with SIGKILL after `delay` seconds unless it ended before.
+/// - Returns: whether it ran to completion (exit status 0).
+func runOrKill(_ arguments: [String], after delay: Double) throws -> Bool {
+    let process = Process()
+    process.executableURL = Binaries.productsDirectory.appendingPathComponent("pom-orchestrate")
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    let err = Pipe()
+    process.standardError = err
+    try process.run()
+    let deadline = Date().addingTimeInterval(delay)
+    while process.isRunning && Date() < deadline { usleep(2_000) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+    if process.terminationReason == .exit && process.terminationStatus != 0 {
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        Issue.record("pom-orchestrate \(arguments.joined(separator: " ")) failed: \(text)")
+    }
+    return process.terminationReason == .exit && process.terminationStatus == 0
+}
+
+@Suite("Crash safety", .serialized)
+struct CrashSafetyTests {
+    /// Afternoon runs (UTC), so that the morning's messages are due and go out in the same run.
+    let days = ["2026-02-10T15:00:00Z", "2026-02-14T15:00:00Z", "2026-02-20T15:00:00Z", "2026-03-01T15:00:00Z"]
+
+    @Test("SIGKILL at random points of runs against a SQLite store: every due message is sent exactly once")
+    func killedRuns() throws {
+        let fixture = try OrchestratorFixture(customers: 200, seed: 11)
+        // The reference: the same runs, never interrupted.
+        let reference = "sqlite:" + fixture.directory + "/reference.sqlite"
+        try fixture.store(reference)
+        let referenceSpool = fixture.directory + "/spool-reference"
+        let referenceConfig = try fixture.spoolConfiguration(referenceSpool)
+        for day in days {
+            let r = try Binaries.run("pom-orchestrate", ["run", "--store", reference, "--as-of", day, "--channels", referenceConfig])
+            try #require(r.status == 0, "\(r.stderr)")
+        }
+        let expected = try OrchestratorFixture.spooled(referenceSpool)
+        try #require(expected.count > 100, "the reference runs sent \(expected.count) messages")
+
+        let killed = "sqlite:" + fixture.directory + "/killed.sqlite"
+        try fixture.store(killed)
+        let spool = fixture.directory + "/spool-killed"
+        let config = try fixture.spoolConfiguration(spool)
+        var rng = Xoshiro256(seed: 2026)
+        var kills = 0
+        for day in days {
+            var finished = false
+            var attempts = 0
+            while !finished {
+                attempts += 1
+                // Kill points spread over the run: from start-up to well past its usual length.
+                let delay = attempts > 12 ? 600 : 0.02 + rng.uniform() * 0.6
+                finished = try runOrKill(["run", "--store", killed, "--as-of", day, "--channels", config], after: delay)
+                if !finished { kills += 1 }
+            }
+        }
+        #expect(kills >= 10, "only \(kills) runs were killed mid-way")
+        let sent = try OrchestratorFixture.spooled(spool)
+        #expect(Set(sent).count == sent.count, "a message was spooled twice")
+        #expect(sent == expected, "lost: \(Set(expected).subtracting(sent).count), extra: \(Set(sent).subtracting(expected).count)")
+        // The store agrees: every message sent, nothing left in the outbox.
+        let check = try Binaries.run("pom-orchestrate", ["status", "--store", killed])
+        #expect(check.stdout.contains("outbox 0"), "\(check.stdout)")
+    }
+}
