@@ -357,7 +357,7 @@ public struct ActionCatalogue: Sendable {
                        summary: "Have an agent call the customer; raises no_contact_point without a phone number, not_answered if unreachable.",
                        settings: [
                            SettingSpec("queue", .string, default: .string("phone"), doc: "the call queue"),
-                           SettingSpec("within_hours", .int(min: 1, max: 168), default: .int(24), doc: "call within this many hours"),
+                           SettingSpec("within", .duration, default: .duration(86_400), doc: "call within this time"),
                        ],
                        conditions: unpaid.union([.noContactPoint, .notAnswered])),
             ActionSpec(name: "notify_account_manager", kind: .control,

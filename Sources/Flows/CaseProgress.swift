@@ -176,46 +176,57 @@ public struct CaseProgress: Codable, Hashable, Sendable {
 
 /// Where a case's flow days fall: day 0 is the local calendar day of the due date in the
 /// customer's time zone, and day `d` starts at local midnight `d` days later (DST-aware).
+///
+/// Works on day numbers and the zone's UTC offsets instead of `Calendar`, so a plan costs a few
+/// offset look-ups: the orchestrator plans every open case on every run.
 public struct DueSchedule: Hashable, Sendable {
-    public let dueDate: Date
     public let timeZone: TimeZone
-    let calendar: Calendar
-    /// Local noon of the due day (noon exists on every day, whatever DST does at midnight).
-    let dueNoon: Date
+    /// The due day as days since 1970-01-01 in local time.
+    public let dueDay: Int
 
+    /// The due date as an instant; its local calendar day in `timeZone` is day 0.
     public init(dueDate: Date, timeZone: TimeZone) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        self.dueDate = dueDate
         self.timeZone = timeZone
-        self.calendar = calendar
-        self.dueNoon = calendar.date(bySettingHour: 12, minute: 0, second: 0, of: dueDate)!
+        self.dueDay = DueSchedule.localDay(of: dueDate, in: timeZone)
     }
 
-    /// The due date given as a local calendar date.
+    /// The due date given as a local calendar date (proleptic Gregorian).
     public init(year: Int, month: Int, day: Int, timeZone: TimeZone) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day, hour: 12)) else {
-            preconditionFailure("DueSchedule: no date \(year)-\(month)-\(day)")
-        }
-        self.init(dueDate: date, timeZone: timeZone)
+        precondition((1...12).contains(month) && (1...31).contains(day), "DueSchedule: no date \(year)-\(month)-\(day)")
+        self.timeZone = timeZone
+        self.dueDay = DueSchedule.daysFromCivil(year: year, month: month, day: day)
     }
 
-    public static func == (a: DueSchedule, b: DueSchedule) -> Bool { a.dueNoon == b.dueNoon && a.timeZone == b.timeZone }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(dueNoon)
-        hasher.combine(timeZone)
-    }
-
-    /// The instant local day `offset` (relative to the due day) begins.
+    /// The instant local day `offset` (relative to the due day) begins: local midnight, or the
+    /// first instant of the day where a DST change skips midnight.
     public func startOfDay(_ offset: Int) -> Date {
-        let noon = calendar.date(byAdding: .day, value: offset, to: dueNoon)!
-        return calendar.startOfDay(for: noon)
+        let day = dueDay + offset
+        let wall = Double(day) * 86_400  // local midnight read as if it were UTC
+        let first = wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall)))
+        let second = wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: first)))
+        let candidates = [first, second].filter { Self.localDay(of: Date(timeIntervalSince1970: $0), in: timeZone) == day }
+        if let earliest = candidates.min() { return Date(timeIntervalSince1970: earliest) }
+        // Midnight does not exist (the clock jumps over it): the day starts at the jump.
+        return Date(timeIntervalSince1970: max(first, second))
     }
 
     /// The flow day (relative to the due day) that `instant` falls on in the customer's time zone.
     public func dayOffset(of instant: Date) -> Int {
-        calendar.dateComponents([.day], from: calendar.startOfDay(for: dueDate), to: calendar.startOfDay(for: instant)).day!
+        Self.localDay(of: instant, in: timeZone) - dueDay
+    }
+
+    static func localDay(of instant: Date, in zone: TimeZone) -> Int {
+        let local = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
+        return Int((local / 86_400).rounded(.down))
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 }

@@ -265,6 +265,15 @@ public struct FlowDefinition: Hashable, Sendable {
         self.nameLine = nameLine
     }
 
+    /// The action, settings and backup at `ref` without building the chain (the executor's hot path).
+    func stepAt(_ ref: StepRef) -> (action: String, settings: ActionSettings, backup: BackupStep?)? {
+        guard ref.process < processes.count else { return nil }
+        let process = processes[ref.process]
+        if ref.depth == 0 { return (process.action, process.settings, process.backup) }
+        guard let step = process.backup(atDepth: ref.depth) else { return nil }
+        return (step.action, step.settings, step.backup)
+    }
+
     /// The action and settings at `ref`, or `nil` when the flow has no such step.
     public func step(_ ref: StepRef) -> (action: String, settings: ActionSettings, backup: BackupStep?)? {
         guard ref.process < processes.count else { return nil }

@@ -96,7 +96,7 @@ public struct FlowExecutor: Sendable {
         precondition(progress.flow == flow.name && progress.flowVersion == flow.version,
                      "FlowExecutor: progress of \(progress.flow)@\(progress.flowVersion) with flow \(flow.name)@\(flow.version)")
         if let end = progress.end { return FlowPlan(due: [], end: end, paused: false, nextCheck: nil) }
-        let events = progress.events.enumerated().filter { $0.element.at <= asOf }
+        let events = progress.events.isEmpty ? [] : progress.events.enumerated().filter { $0.element.at <= asOf }
             .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
         if events.contains(where: { $0.kind == .paid }) { return FlowPlan(due: [], end: .paid, paused: false, nextCheck: nil) }
         if events.contains(where: { $0.kind == .paymentPlanAgreed }) {
@@ -109,15 +109,29 @@ public struct FlowExecutor: Sendable {
         var due: [DueStep] = []
         var future: [Date] = []
         let done = progress.records.filter { $0.outcome == .done }
+        let recorded = Set(progress.records.map(\.ref))
+        // When each process's backup chain closed: the first run of a process with a later day.
+        var firstRunAfterDay: [(day: Int, at: Date)] = done.filter { $0.ref.depth == 0 }
+            .map { (flow.processes[$0.ref.process].day, $0.at) }
+        firstRunAfterDay.sort { $0.day < $1.day }
+        func closeTime(of process: Int) -> Date? {
+            let day = flow.processes[process].day
+            var earliest: Date?
+            for run in firstRunAfterDay.reversed() {
+                if run.day <= day { break }
+                earliest = min(earliest ?? run.at, run.at)
+            }
+            return earliest
+        }
 
         // Scheduled processes.
         var holdUntil: Date?
         for record in done where record.action == "wait" {
-            guard let days = flow.step(record.ref)?.settings.int("days") else { continue }
+            guard let days = flow.stepAt(record.ref)?.settings.int("days") else { continue }
             let until = record.at.addingTimeInterval(Double(days) * 86_400)
             holdUntil = max(holdUntil ?? until, until)
         }
-        for (i, process) in flow.processes.enumerated() where progress.record(of: StepRef(process: i)) == nil {
+        for (i, process) in flow.processes.enumerated() where !recorded.contains(StepRef(process: i)) {
             let day = process.day + pause.shiftDays
             var dueAt = schedule.startOfDay(day)
             if let holdUntil, holdUntil > dueAt { dueAt = holdUntil }
@@ -131,10 +145,10 @@ public struct FlowExecutor: Sendable {
 
         // Backups.
         for record in done {
-            guard let parent = flow.step(record.ref), let backup = parent.backup else { continue }
+            guard let parent = flow.stepAt(record.ref), let backup = parent.backup else { continue }
             let ref = StepRef(process: record.ref.process, depth: record.ref.depth + 1)
-            guard progress.record(of: ref) == nil else { continue }
-            let close = closeTime(of: record.ref.process, flow: flow, progress: progress)
+            guard !recorded.contains(ref) else { continue }
+            let close = closeTime(of: record.ref.process)
             var best: (at: Date, condition: FlowCondition)?
             func consider(_ at: Date, _ condition: FlowCondition) {
                 if let b = best, (b.at, b.condition) <= (at, condition) { return }
@@ -186,7 +200,7 @@ public struct FlowExecutor: Sendable {
         }
         var end: FlowEnd?
         if due.isEmpty, future.isEmpty,
-           flow.processes.indices.allSatisfy({ progress.record(of: StepRef(process: $0)) != nil }) {
+           flow.processes.indices.allSatisfy({ recorded.contains(StepRef(process: $0)) }) {
             let last = progress.records.map(\.at).max() ?? asOf
             let completeAt = last.addingTimeInterval(completionGraceHours * 3600)
             if completeAt <= asOf { end = .completed } else { future.append(completeAt) }
@@ -207,14 +221,6 @@ public struct FlowExecutor: Sendable {
                        disposition: disposition, endsFlow: spec.endsFlow, key: "\(flow.name)@\(flow.version)/\(ref)")
     }
 
-    /// When the backup chain of `process` closed: the first run of a process with a later day.
-    func closeTime(of process: Int, flow: FlowDefinition, progress: CaseProgress) -> Date? {
-        let day = flow.processes[process].day
-        return progress.records.filter {
-            $0.ref.depth == 0 && $0.outcome == .done && flow.processes[$0.ref.process].day > day
-        }.map(\.at).min()
-    }
-
     struct PauseState {
         var pausedNow = false
         var resumesAt: Date?
@@ -226,8 +232,11 @@ public struct FlowExecutor: Sendable {
     /// days finished pauses shift the schedule by, and whether a resolution stops the flow.
     func pauseState(flow: FlowDefinition, progress: CaseProgress, events: [CaseEvent], asOf: Date) -> PauseState {
         var state = PauseState()
-        guard let armed = progress.records.filter({ $0.outcome == .done && $0.action == "pause_on_dispute" })
-            .min(by: { $0.at < $1.at }), let settings = flow.step(armed.ref)?.settings else { return state }
+        var armed: StepRecord?
+        for record in progress.records where record.outcome == .done && record.action == "pause_on_dispute" {
+            if armed == nil || record.at < armed!.at { armed = record }
+        }
+        guard let armed, let settings = flow.stepAt(armed.ref)?.settings else { return state }
         let maxPause = settings.int("max_pause_days").map { Double($0) * 86_400 }
         let stopOnResolution = settings.string("on_resolution") == "stop"
         var finished: [(start: Date, end: Date, resolved: Bool)] = []

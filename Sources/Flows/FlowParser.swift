@@ -101,7 +101,7 @@ private final class Reader {
         var seen: [String: Int] = [:]
         for (k, v) in mapping {
             guard case let .scalar(key) = k else {
-                fail(Self.line(k), field, "a field name must be a single word, found \(Self.kindName(k))")
+                fail(Self.line(k), field.isEmpty ? "flow" : field, "a field name must be a single word, found \(Self.kindName(k))")
                 continue
             }
             let keyLine = Self.line(k)
@@ -419,7 +419,7 @@ private final class Reader {
             } else if let p = pairs(node, field) {
                 fields = p
             } else {
-                ok = false
+                return nil  // not a mapping: reported; missing settings would only repeat it
             }
             for (key, keyLine, value) in fields {
                 guard let setting = spec.setting(key) else {

@@ -68,6 +68,25 @@ struct FlowExecutorTests {
         #expect(DueSchedule(dueDate: utc("2026-03-09T23:30:00Z"), timeZone: berlin).startOfDay(0) == utc("2026-03-09T23:00:00Z"))
     }
 
+    @Test("day starts agree with Foundation's Calendar in zones with DST, also where midnight is skipped",
+          arguments: ["Europe/Berlin", "America/New_York", "America/Santiago", "America/Havana", "Asia/Beirut",
+                      "Australia/Lord_Howe", "Pacific/Apia", "Asia/Kolkata", "UTC"])
+    func dayStarts(zone: String) throws {
+        let tz = try #require(TimeZone(identifier: zone))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = tz
+        let schedule = DueSchedule(year: 2026, month: 1, day: 15, timeZone: tz)
+        for offset in stride(from: -40, through: 400, by: 1) {
+            let start = schedule.startOfDay(offset)
+            #expect(schedule.dayOffset(of: start) == offset, "\(zone) \(offset)")
+            #expect(schedule.dayOffset(of: start.addingTimeInterval(-1)) == offset - 1, "\(zone) \(offset)")
+            #expect(calendar.startOfDay(for: start.addingTimeInterval(12 * 3600)) == start, "\(zone) \(offset)")
+        }
+        #expect(DueSchedule.daysFromCivil(year: 1970, month: 1, day: 1) == 0)
+        #expect(DueSchedule.daysFromCivil(year: 2000, month: 3, day: 1) == 11_017)
+        #expect(DueSchedule.daysFromCivil(year: 1969, month: 12, day: 31) == -1)
+    }
+
     @Test("nothing before the first day; then the first process, with its key")
     func firstProcess() throws {
         let progress = CaseProgress(flow: Self.b2c)

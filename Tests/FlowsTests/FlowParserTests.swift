@@ -267,6 +267,8 @@ struct FlowParserTests {
         ("send_email_first_dunning", "deadline_days: 61", "61 is above the largest allowed value 60"),
         ("send_email_first_dunning", "deadline_days: 1.5", "'1.5' is not a whole number"),
         ("add_interest", "annual_rate: high", "'high' is not a number"),
+        ("schedule_agent_call", "within: soon", "'soon' is not a duration; write a number with a unit: 90m, 24h, 3d, 2w"),
+        ("schedule_agent_call", "within: 24", "'24' is not a duration; write a number with a unit: 90m, 24h, 3d, 2w"),
         ("add_interest", "annual_rate: 120", "120 is above the largest allowed value 100.0"),
         ("add_late_fee", "amount: -5", "'-5' is not an amount; write 5.00 or \"5.00 EUR\" (no sign, '.' for decimals)"),
         ("add_late_fee", "amount: \"5,00 EUR\"", "'5,00 EUR' is not an amount; write 5.00 or \"5.00 EUR\" (no sign, '.' for decimals)"),
@@ -280,6 +282,26 @@ struct FlowParserTests {
         let key = String(setting.matches(of: #/[a-z_]+(?=:)/#).last!.output)
         #expect(error.field == "processes[0].settings.\(key)")
         #expect(error.message == message)
+    }
+
+    @Test("shapes: keys, segment, process, settings and backup that are not what they should be")
+    func shapes() throws {
+        let base = "name: x\nversion: 1\nprocesses:\n"
+        #expect(errorSites(base + "  - {day: 0, action: wait, settings: {days: 1}}\n? [a, b]\n: 1\n") == ["5 flow"])
+        #expect(errorSites(base + "  - {day: 0, action: wait, settings: {days: 1}}\nsegment: [a]\n") == ["5 segment"])
+        #expect(errorSites(base + "  - 3\n") == ["4 processes[0]"])
+        #expect(errorSites(base + "  - day: 0\n    action: wait\n    settings: [3]\n") == ["6 processes[0].settings"])
+        #expect(errorSites(base + "  - day: 0\n    action: send_email_reminder\n    backup: send_sms_reminder\n") == ["6 processes[0].backup"])
+        #expect(errorSites(base + "  - day: 0\n    action: send_email_reminder\n    backup:\n      on: [bounced]\n") == ["7 processes[0].backup.action"])
+        #expect(errorSites(base + "  - day: 0\n    action: send_email_reminder\n    backup:\n      action: send_sms_reminder\n      when: [bounced]\n")
+                == ["8 processes[0].backup.when"])
+        #expect(errorSites(base + "  - day: 0\n    action: send_email_reminder\n    backup:\n      action: send_sms_reminder\n      on: []\n")
+                == ["8 processes[0].backup.on"])
+        #expect(errorSites(base + "  - day: 0\n    action: send_email_reminder\n    backup:\n      action: send_sms_reminder\n      on: [bounced, bounced]\n")
+                == ["8 processes[0].backup.on[1]"])
+        let flow = try FlowParser.parse(text: base + "  - day: 0\n    action: schedule_agent_call\n    settings: {within: 1d12h}\n", file: "t.yaml")
+        #expect(flow.processes[0].settings.duration("within") == 129_600)
+        #expect(flow.processes[0].settings["within"]?.description == "1d12h")
     }
 
     @Test("list elements are checked one by one, with their index")
