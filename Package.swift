@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FeatureStore", targets: ["FeatureStore"]),
         .library(name: "FeatureStoreBackends", targets: ["FeatureStoreBackends"]),
         .library(name: "Simulator", targets: ["Simulator"]),
+        .library(name: "Decisioning", targets: ["Decisioning"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -50,10 +51,12 @@ let package = Package(
             name: "FeatureStorePostgres",
             dependencies: ["FeatureStore", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "FeatureStoreBackends", dependencies: ["FeatureStore", "FeatureStoreSQLite", "FeatureStorePostgres"]),
+        // Live policies: trained reward models and bandits scored on the store's point-in-time features.
+        .target(name: "Decisioning", dependencies: ["Optimizer", "FeatureStore", "Vocabulary", "LinAlg"]),
         .target(
             name: "POMCommandLine",
             dependencies: [
-                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator",
+                "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Decisioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -62,7 +65,8 @@ let package = Package(
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends", "FeatureStoreSQLite", "FeatureStorePostgres"]),
+        .testTarget(name: "DecisioningTests", dependencies: ["Decisioning", "Simulator", "FeatureStoreBackends", "Optimizer", "Vocabulary", "LinAlg"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
     ],
