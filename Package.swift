@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Flows", targets: ["Flows"]),
         .library(name: "ContactData", targets: ["ContactData"]),
+        .library(name: "Decisioning", targets: ["Decisioning"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -82,18 +83,20 @@ let package = Package(
             name: "FeatureStorePostgres",
             dependencies: ["FeatureStore", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .target(name: "FeatureStoreBackends", dependencies: ["FeatureStore", "FeatureStoreSQLite", "FeatureStorePostgres"]),
+        // Live policies: trained reward models and bandits scored on the store's point-in-time features.
+        .target(name: "Decisioning", dependencies: ["Optimizer", "FeatureStore", "Vocabulary", "LinAlg"]),
         // The orchestrator: enrolment, flows, decisions, outbox, event ingest.
         .target(
             name: "Orchestrator",
             dependencies: [
-                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData",
+                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "POMCommandLine",
             dependencies: [
                 "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator", "Reports",
-                "Flows", "ContactData", "Channels",
+                "Flows", "ContactData", "Channels", "Decisioning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -102,7 +105,8 @@ let package = Package(
         .testTarget(name: "LinAlgTests", dependencies: ["LinAlg"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular", "LinAlg"]),
         .testTarget(name: "OptimizerTests", dependencies: ["Optimizer", "LinAlg", "Vocabulary", "Tabular"], exclude: ["Fixtures"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends", "FeatureStorePostgres"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends", "FeatureStoreSQLite", "FeatureStorePostgres"]),
+        .testTarget(name: "DecisioningTests", dependencies: ["Decisioning", "Simulator", "FeatureStoreBackends", "Optimizer", "Vocabulary", "LinAlg"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator"]),
         .testTarget(

@@ -16,6 +16,7 @@ let package = Package(
                 .product(name: "FeatureStore", package: "pom"),
                 .product(name: "FeatureStoreBackends", package: "pom"),
                 .product(name: "Simulator", package: "pom"),
+                .product(name: "Decisioning", package: "pom"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -364,7 +364,9 @@ public final class PostgresStore: Store {
     }
 
     public func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]] {
-        let sql = select(table) + " WHERE customer_id BETWEEN $1 AND $2" + orderBy(table)
+        // The customers table keys customers by `id`; every other table has `customer_id`.
+        let column = table.name == Schema.customers.name ? "id" : "customer_id"
+        let sql = select(table) + " WHERE \(column) BETWEEN $1 AND $2" + orderBy(table)
         return try await lock.locked {
             try decode(try await run(sql, [.text(customers.lowerBound), .text(customers.upperBound)]), table)
         }

@@ -179,7 +179,8 @@ public final class SQLiteStore: Store {
     }
 
     public func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]] {
-        try fetch(table, select(table) + " WHERE customer_id BETWEEN ? AND ?" + orderBy(table),
+        // The customers table keys customers by `id`; every other table has `customer_id`.
+        try fetch(table, select(table) + " WHERE \(table.name == Schema.customers.name ? "id" : "customer_id") BETWEEN ? AND ?" + orderBy(table),
                   [.text(customers.lowerBound), .text(customers.upperBound)])
     }
 

@@ -2,6 +2,7 @@ import FeatureStore
 import Foundation
 import Optimizer
 import Vocabulary
+import Decisioning
 
 /// A case the orchestrator handles: an invoice of a customer.
 public struct CaseKey: Hashable, Sendable, Comparable {
@@ -45,10 +46,48 @@ public protocol DeliveryModel: Sendable {
     var name: String { get }
     var version: String { get }
 
-    /// The feature vectors of `cases` as known at `asOf`, by invoice id (a case the model cannot
-    /// describe is left out: the flow's default is used for it).
-    func contexts(for cases: [CaseKey], asOf: Date, store: any CaseQueue) async throws -> [String: [Double]]
+    /// The decision contexts (point-in-time features and local clock) of `cases` at `asOf`, by
+    /// invoice id (a case the model cannot describe is left out: the flow's default is used for it).
+    func contexts(for cases: [CaseKey], asOf: Date, store: any CaseQueue) async throws -> [String: LiveContext]
 
-    /// Chooses within `candidates`, reproducibly for (`runKey`, `customerKey`).
-    func decide(context: [Double], candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerKey: UInt64) -> ModelChoice
+    /// Chooses within `candidates`, reproducibly for (`runKey`, customer).
+    func decide(context: LiveContext, candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerId: String) throws -> ModelChoice
+}
+
+/// The promoted model of the registry (`PolicyRuntime`) as the orchestrator's model: features from
+/// the store with the training set's own code (`LiveFeatures`), one decision per case.
+public struct PromotedModel: DeliveryModel {
+    public let runtime: PolicyRuntime
+    public var name: String { runtime.model }
+    public var version: String { runtime.version }
+
+    public init(runtime: PolicyRuntime) { self.runtime = runtime }
+
+    /// The promoted version of `model` in the store; nil when none is promoted.
+    public static func load(store: any CaseQueue, model: String) async throws -> PromotedModel? {
+        do {
+            return PromotedModel(runtime: try await PolicyRuntime.promoted(store: store, model: model))
+        } catch ModelRegistryError.notFound {
+            return nil
+        }
+    }
+
+    public func contexts(for cases: [CaseKey], asOf: Date, store: any CaseQueue) async throws -> [String: LiveContext] {
+        var out: [String: LiveContext] = [:]
+        let t = LiveFeatures.micros(asOf)
+        for c in cases {
+            out[c.invoiceId] = try await LiveFeatures.context(store: store, customerID: c.customerId, invoiceID: c.invoiceId, at: t)
+        }
+        return out
+    }
+
+    public func decide(context: LiveContext, candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerId: String) throws -> ModelChoice {
+        let d = try runtime.decide(features: context.features, clock: DecisionClock(weekday: context.localWeekday, hour: context.localHour),
+                                   candidates: candidates, runID: runKey, customerKey: PolicyRuntime.key(customerId), customerID: customerId)
+        let draws: Int?
+        if case .monteCarlo(let n) = d.propensityMethod { draws = n } else { draws = nil }
+        let explanation = d.explanation.contributions.map { "\($0.feature) \(String(format: "%+.3f", $0.value))" }.joined(separator: ", ")
+        return ModelChoice(action: d.action, propensity: d.propensity, propensityIsExact: draws == nil, propensityDraws: draws,
+                           explanation: explanation)
+    }
 }

@@ -71,7 +71,7 @@ extension Orchestrator {
             if t >= capFrom && mt.value(row, "status").text != "failed" { sends[mt.value(row, "customer_id").text!, default: []].append(t) }
         }
         // Features for the treatment cases whose flow may ask the model.
-        var contexts: [String: [Double]] = [:]
+        var contexts: [String: LiveContext] = [:]
         if let model, configuration.experiment != nil {
             let treated = rows.filter { ct.value($0, "arm").text == Experiment.Arm.treatment.rawValue }.map {
                 CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!)
@@ -111,7 +111,7 @@ extension Orchestrator {
     }
 
     /// Runs the due steps of one case; returns when it next needs attention (nil: only an event can move it).
-    func advance(_ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String, context: [Double]?,
+    func advance(_ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String, context: LiveContext?,
                  writes: inout PlanWrites, summary: inout RunSummary) throws -> Date? {
         let it = Schema.invoices
         let schedule = DueSchedule(dueDate: LocalClock.noon(CalendarDate(parsing: it.value(facts.invoice, "due_date").text!)!, in: facts.timeZone),
@@ -162,7 +162,7 @@ extension Orchestrator {
 
     /// Carries out one due step.
     func carryOut(_ step: DueStep, _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String,
-                  context: [Double]?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
+                  context: LiveContext?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
         let it = Schema.invoices
         switch step.kind {
         case .send(let channel, let purpose):

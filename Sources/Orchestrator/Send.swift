@@ -5,6 +5,7 @@ import Flows
 import Foundation
 import Optimizer
 import Vocabulary
+import Decisioning
 
 /// Local calendar arithmetic in a customer's time zone.
 enum LocalClock {
@@ -120,18 +121,14 @@ extension Orchestrator {
         return LocalClock.instant(day, hour: q.endHour, in: zone)
     }
 
-    /// The first instant ≥ `asOf` in the action's local weekday and hour window.
+    /// When a model-chosen action goes out: the start of its window on the next local occurrence of
+    /// its weekday whose window starts after the current local hour (within 7 days) — the schedule
+    /// the simulator and the training data use (`DecisionClock.sendDelayDays`).
     func sendTime(for action: DeliveryAction, asOf: Date, zone: TimeZone) -> Date {
         let now = LocalClock.local(asOf, in: zone)
-        for ahead in 0...7 {
-            let day = now.date.adding(days: ahead)
-            guard LocalClock.weekday(day) == action.weekday else { continue }
-            let start = LocalClock.instant(day, hour: action.hour.startHour, in: zone)
-            let end = start.addingTimeInterval(2 * 3600)
-            if asOf < start { return start }
-            if asOf < end { return asOf }
-        }
-        return LocalClock.instant(now.date.adding(days: 7), hour: action.hour.startHour, in: zone)
+        var ahead = (action.weekday.rawValue - LocalClock.weekday(now.date).rawValue + 7) % 7
+        if ahead == 0 && action.hour.startHour <= now.hour { ahead = 7 }
+        return LocalClock.instant(now.date.adding(days: ahead), hour: action.hour.startHour, in: zone)
     }
 
     /// The delivery action a message at `t` over `channel` in `tone` amounts to.
@@ -215,7 +212,7 @@ extension Orchestrator {
 
     /// `optimise`: the model chooses in the treatment arm; the step's defaults elsewhere.
     func optimise(_ step: DueStep, _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String,
-                  context: [Double]?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
+                  context: LiveContext?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
         let s = step.settings
         let purpose = s.string("purpose").flatMap(SendPurpose.init(rawValue:)) ?? .reminder
         let channels = Set((s.strings("channels") ?? Channel.allCases.map(\.rawValue)).compactMap(Channel.init(rawValue:)))
@@ -223,10 +220,10 @@ extension Orchestrator {
         if facts.arm == .treatment, let model, let context {
             let set = candidates(facts, channels: channels, tones: tones)
             guard !set.isEmpty else { return .done(raised: [.noContactPoint]) }
-            let customerKey = UInt64(truncatingIfNeeded: Experiment.unit(salt: "customer", key: facts.key.customerId).bitPattern)
-            let runKey = UInt64(truncatingIfNeeded: Experiment.unit(salt: "run", key: runId).bitPattern)
+            let runKey = PolicyRuntime.key(runId)
             let amount = Double(Schema.invoices.value(facts.invoice, "amount_minor").integer!) / 100
-            let choice = model.decide(context: context, candidates: set, amountDue: amount, runKey: runKey, customerKey: customerKey)
+            let choice = try model.decide(context: context, candidates: set, amountDue: amount, runKey: runKey,
+                                          customerId: facts.key.customerId)
             if let a = choice.action {
                 return try send(step, channel: a.channel, tone: a.tone, purpose: purpose, choice: (choice, set), &facts, &stored,
                                 asOf: asOf, runId: runId, writes: &writes, summary: &summary)

@@ -7,7 +7,8 @@ import Tabular
 public struct Fit: ParsableCommand {
     public static let configuration = CommandConfiguration(
         abstract: "Fit a model to a training set and write it as JSON.",
-        subcommands: [FitLogistic.self])
+        subcommands: [FitStore.self, FitLogistic.self],
+        defaultSubcommand: FitStore.self)
 
     public init() {}
 }

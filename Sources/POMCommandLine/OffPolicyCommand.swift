@@ -18,14 +18,20 @@ public struct OffPolicyCommand: ParsableCommand {
             The log has columns action, reward, propensity, optional position, and context columns (all other \
             columns). The target file has one row per logged row with columns p_<action> (the target policy's \
             probabilities) and an optional position matching the log's. DM and DR fit a penalised logistic reward \
-            model on the context and action (ridge least squares when rewards are not in [0, 1]).
+            model on the context and action (ridge least squares when rewards are not in [0, 1]). \
+            Instead of --target-probs, --policy model.json evaluates a pom model artifact: the log's actions are pom \
+            delivery actions (email/friendly/tuesday/10-12), its columns include the artifact's features and \
+            decision_weekday (1-7), and each row's target probabilities are the policy's over the logged actions.
             """)
 
     @Option(name: .long, help: "The log CSV (action, reward, propensity, [position], context columns).")
     var log: String
 
     @Option(name: .customLong("target-probs"), help: "The target policy's probabilities per logged row (p_<action> columns, [position]).")
-    var targetProbs: String
+    var targetProbs: String?
+
+    @Option(name: .long, help: "The target policy as a pom model artifact (the log needs its features and decision_weekday).")
+    var policy: String?
 
     @Option(name: .long, help: "Comma-separated estimators: ipw, snipw, dm, dr.")
     var estimators: String = "ipw,snipw,dm,dr"
@@ -67,6 +73,9 @@ public struct OffPolicyCommand: ParsableCommand {
 
     public func validate() throws {
         _ = try estimatorKinds
+        guard (targetProbs == nil) != (policy == nil) else {
+            throw ValidationError("give the target policy as exactly one of --target-probs FILE.csv or --policy model.json")
+        }
         guard level > 0 && level < 1 else { throw ValidationError("--level \(level): expected a number in (0, 1), e.g. 0.95") }
         guard crossFit >= 1 else { throw ValidationError("--cross-fit \(crossFit): expected at least 1 fold (1: no cross-fitting)") }
         guard l2 >= 0 && l2.isFinite else { throw ValidationError("--l2 \(l2): expected a finite number ≥ 0") }
@@ -74,7 +83,8 @@ public struct OffPolicyCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let files = try OffPolicyFiles.load(logPath: log, targetPath: targetProbs)
+        let files = try policy.map { try OffPolicyFiles.load(logPath: log, policyPath: $0) }
+            ?? OffPolicyFiles.load(logPath: log, targetPath: targetProbs!)
         let evaluation = OffPolicyEvaluation(estimators: try estimatorKinds, level: level,
                                              interval: bootstrap > 0 ? .bootstrap(resamples: bootstrap, seed: seed) : .normal,
                                              crossFitFolds: crossFit, seed: seed)

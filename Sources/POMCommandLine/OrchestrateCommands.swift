@@ -331,6 +331,7 @@ public struct Status: AsyncParsableCommand {
 /// The promoted version of model `name`, as the orchestrator uses it; nil (with a note on standard
 /// error) when none is promoted.
 func promotedModel(store: any CaseQueue, name: String) async throws -> (any DeliveryModel)? {
+    if let model = try await PromotedModel.load(store: store, model: name) { return model }
     FileHandle.standardError.write(Data("pom-orchestrate: no promoted '\(name)' model; the treatment arm uses the flows' defaults too\n".utf8))
     return nil
 }

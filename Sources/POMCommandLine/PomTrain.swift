@@ -7,7 +7,7 @@ public struct PomTrain: AsyncParsableCommand {
         abstract: "Train and evaluate pom's channel-optimisation models offline.",
         version: pomVersion,
         subcommands: [Doctor.self, Simulate.self, Import.self, Export.self, Fit.self, OffPolicyCommand.self,
-                      SurvivalCommand.self, ReportCommand.self])
+                      SurvivalCommand.self, Evaluate.self, Models.self, ReportCommand.self])
 
     public init() {}
 }

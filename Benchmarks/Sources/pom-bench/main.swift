@@ -12,6 +12,7 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("bandits", banditBenchmarks),
     ("logistic", logisticBenchmarks),
     ("csv", csvBenchmarks),
+    ("policy", policyBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()

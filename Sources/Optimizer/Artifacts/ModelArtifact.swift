@@ -155,9 +155,14 @@ public struct ModelArtifact: Codable, Equatable, Sendable {
         return sha256Hex(try ModelArtifact.encoder().encode(copy))
     }
 
+    /// The artifact file's bytes (pretty-printed JSON with sorted keys).
+    public func encoded() throws -> Data {
+        try ModelArtifact.encoder().encode(self)
+    }
+
     /// Writes the artifact atomically (a temporary file renamed into place).
     public func write(to path: String) throws {
-        let data = try ModelArtifact.encoder().encode(self)
+        let data = try encoded()
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 

@@ -16,6 +16,8 @@ public struct BatchLinUCBScorer: Sendable {
     public let armCount: Int
     let quadratic: Matrix   // q × G
     let means: Matrix       // d × G
+    /// Per arm `α·√λ_max(Σ_g)`, slightly enlarged against rounding: the bonus bound per unit of `‖x‖`.
+    let bonusWidths: [Double]
 
     /// - Parameters:
     ///   - posterior: a linear posterior whose feature map has no effect blocks (`p == d`).
@@ -42,9 +44,24 @@ public struct BatchLinUCBScorer: Sendable {
         self.armCount = g
         quadratic = Matrix(rows: q, columns: g, columnMajor: c)
         means = Matrix(rows: d, columns: g, columnMajor: t)
+        bonusWidths = posterior.arms.map { arm in
+            let sigma = Matrix(rows: d, columns: d, columnMajor: Array(arm.covariance[0..<(d * d)]))
+            // λ_max from LAPACK, else Gershgorin's bound (the largest absolute row sum); both ≥ λ_max.
+            var gershgorin = 0.0
+            for i in 0..<d { var r = 0.0; for j in 0..<d { r += abs(sigma[i, j]) }; gershgorin = Swift.max(gershgorin, r) }
+            let top = (try? SymmetricEigen(sigma)).flatMap { $0.values.elements.max() }.map { Swift.min($0, gershgorin) } ?? gershgorin
+            return alpha * (Swift.max(top, 0) * (1 + 1e-8) + 1e-300).squareRoot()
+        }
     }
 
     /// The best arm per row of `contexts` (`n × d`); ties go to the lowest arm index (numpy's argmax).
+    ///
+    /// Exact, with pruning: the means `X·Θ` of a block of rows are one `dgemm`; a row's
+    /// quadratic forms are then computed only for arms that can still win. Since
+    /// `xᵀΣ_g x ≤ λ_max(Σ_g)·‖x‖²`, arm `g` is skipped when `θ_gᵀx + α·√(λ_max(Σ_g))·‖x‖` is below the best
+    /// exact score found so far (the arm with the highest bound is scored first). Trained arms have
+    /// small covariances, so typically one or two of the 18 quadratic forms (`d(d+1)/2` multiply-adds
+    /// each) are computed; untrained arms (`Σ = I/λ`) fall back to all of them.
     public func bestArms(_ contexts: Matrix) -> [Int] {
         let n = contexts.rows, d = dimension, q = d * (d + 1) / 2, g = armCount
         precondition(contexts.columns == d, "BatchLinUCBScorer: contexts have \(contexts.columns) columns, expected \(d)")
@@ -55,46 +72,70 @@ public struct BatchLinUCBScorer: Sendable {
         nonisolated(unsafe) let sink = out
         let workers = Swift.max(1, Swift.min(BLASRuntime.threads, blocks))
         let source = contexts.elements
+        let alpha = self.alpha
+        let quadratic = self.quadratic.elements
+        let widths = bonusWidths
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var b = worker
+            var xr = [Double](repeating: 0, count: d), z = [Double](repeating: 0, count: q), bounds = [Double](repeating: 0, count: g)
             while b < blocks {
                 let lo = b * block, m = Swift.min(block, n - lo)
                 var xb = [Double](repeating: 0, count: m * d)
-                var z = [Double](repeating: 0, count: m * q)
                 source.withUnsafeBufferPointer { src in
                     xb.withUnsafeMutableBufferPointer { xp in
-                        z.withUnsafeMutableBufferPointer { zp in
-                            for j in 0..<d {
-                                let from = src.baseAddress! + lo + j * n, to = xp.baseAddress! + j * m
-                                for i in 0..<m { to[i] = from[i] }
-                            }
-                            var r = 0
-                            for i in 0..<d {
-                                let xi = xp.baseAddress! + i * m
-                                for j in i..<d {
-                                    let xj = xp.baseAddress! + j * m, zr = zp.baseAddress! + r * m
-                                    for row in 0..<m { zr[row] = xi[row] * xj[row] }
-                                    r += 1
-                                }
-                            }
+                        for j in 0..<d {
+                            let from = src.baseAddress! + lo + j * n, to = xp.baseAddress! + j * m
+                            for i in 0..<m { to[i] = from[i] }
                         }
                     }
                 }
-                let zm = Matrix(rows: m, columns: q, columnMajor: z)
                 let xm = Matrix(rows: m, columns: d, columnMajor: xb)
-                var variance = Matrix(rows: m, columns: g)
                 var mean = Matrix(rows: m, columns: g)
-                gemm(1, zm.view, .none, quadratic.view, .none, 0, &variance)
                 gemm(1, xm.view, .none, means.view, .none, 0, &mean)
-                variance.elements.withUnsafeBufferPointer { vp in
-                    mean.elements.withUnsafeBufferPointer { mp in
-                        for row in 0..<m {
-                            var best = -Double.infinity, arg = 0
-                            for a in 0..<g {
-                                let s = mp[row + a * m] + alpha * Swift.max(vp[row + a * m], 0).squareRoot()
-                                if s > best { best = s; arg = a }
+                mean.elements.withUnsafeBufferPointer { mp in
+                    xb.withUnsafeBufferPointer { xp in
+                        quadratic.withUnsafeBufferPointer { cp in
+                            widths.withUnsafeBufferPointer { wp in
+                                xr.withUnsafeMutableBufferPointer { x in
+                                    z.withUnsafeMutableBufferPointer { zp in
+                                        bounds.withUnsafeMutableBufferPointer { bp in
+                                            for row in 0..<m {
+                                                var norm2 = 0.0
+                                                for j in 0..<d { let v = xp[row + j * m]; x[j] = v; norm2 += v * v }
+                                                let norm = norm2.squareRoot()
+                                                var top = 0
+                                                for a in 0..<g {
+                                                    bp[a] = mp[row + a * m] + wp[a] * norm
+                                                    if bp[a] > bp[top] { top = a }
+                                                }
+                                                var r = 0
+                                                for i in 0..<d {
+                                                    let xi = x[i]
+                                                    for j in i..<d { zp[r] = xi * x[j]; r += 1 }
+                                                }
+                                                func exact(_ a: Int) -> Double {
+                                                    let c = cp.baseAddress! + a * q
+                                                    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                                                    var k = 0
+                                                    while k + 4 <= q {
+                                                        s0 += c[k] * zp[k]; s1 += c[k + 1] * zp[k + 1]
+                                                        s2 += c[k + 2] * zp[k + 2]; s3 += c[k + 3] * zp[k + 3]
+                                                        k += 4
+                                                    }
+                                                    while k < q { s0 += c[k] * zp[k]; k += 1 }
+                                                    return mp[row + a * m] + alpha * Swift.max((s0 + s1) + (s2 + s3), 0).squareRoot()
+                                                }
+                                                var best = exact(top), arg = top
+                                                for a in 0..<g where a != top && bp[a] >= best {
+                                                    let s = exact(a)
+                                                    if s > best || (s == best && a < arg) { best = s; arg = a }
+                                                }
+                                                sink[lo + row] = arg
+                                            }
+                                        }
+                                    }
+                                }
                             }
-                            sink[lo + row] = arg
                         }
                     }
                 }

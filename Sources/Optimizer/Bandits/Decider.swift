@@ -32,6 +32,11 @@ public enum PropensityMethod: Hashable, Codable, Sendable {
 public struct FeatureContribution: Hashable, Codable, Sendable {
     public var feature: String
     public var value: Double
+
+    public init(feature: String, value: Double) {
+        self.feature = feature
+        self.value = value
+    }
 }
 
 /// Why the chosen candidate scored as it did.
@@ -47,6 +52,14 @@ public struct BanditExplanation: Hashable, Codable, Sendable {
     /// LinUCB's bonus `α·√(ψᵀA⁻¹ψ)`.
     public var explorationBonus: Double?
 
+    public init(arm: String, scale: String, linearPredictor: Double, contributions: [FeatureContribution], explorationBonus: Double?) {
+        self.arm = arm
+        self.scale = scale
+        self.linearPredictor = linearPredictor
+        self.contributions = contributions
+        self.explorationBonus = explorationBonus
+    }
+
     /// `sms/friendly: +0.42 intercept, +0.31 weekday=tuesday×intercept, −0.12 days_overdue`.
     public var summary: String {
         arm + ": " + contributions.map { String(format: "%+.3g %@", $0.value, $0.feature) }.joined(separator: ", ")
@@ -58,6 +71,12 @@ public struct ScoredCandidate: Hashable, Sendable {
     public var candidate: Candidate
     public var score: Double
     public var probability: Double
+
+    public init(candidate: Candidate, score: Double, probability: Double) {
+        self.candidate = candidate
+        self.score = score
+        self.probability = probability
+    }
 }
 
 /// The outcome of one decision: what was chosen, with which probability, why, and the alternatives.

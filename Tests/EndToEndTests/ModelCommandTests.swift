@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@Suite struct ModelCommandTests {
+    func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pom-e2e-models-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func json(_ path: String) throws -> Any { try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    @Test func trainListPromoteEvaluateAndOffPolicy() throws {
+        let dir = try temporaryDirectory()
+        let store = "sqlite:\(dir)/pom.sqlite"
+        let simulated = try Binaries.run("pom-train", ["simulate", "--customers", "400", "--days", "60", "--seed", "3", "--out", dir + "/history"])
+        #expect(simulated.status == 0, "\(simulated.stderr)")
+        let imported = try Binaries.run("pom-train", ["import", "--store", store, dir + "/history"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+
+        let fit = try Binaries.run("pom-train", ["fit", "--store", store, "--model", "reminders", "--kind", "logistic", "--out", dir + "/m1.json"])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        #expect(fit.stdout.contains("saved reminders@1 (logistic"), "\(fit.stdout)")
+        #expect(fit.stdout.contains("holdout: log-loss"), "\(fit.stdout)")
+        let artifact = try json(dir + "/m1.json") as! [String: Any]
+        #expect(artifact["kind"] as? String == "logistic")
+        #expect(artifact["version"] as? String == "reminders@1")
+        let fit2 = try Binaries.run("pom-train", ["fit", "store", "--store", store, "--model", "reminders", "--kind", "linucb",
+                                                  "--from", "2026-01-20", "--to", "2026-03-01"])
+        #expect(fit2.status == 0, "\(fit2.stderr)")
+        #expect(fit2.stdout.contains("saved reminders@2 (linucb"), "\(fit2.stdout)")
+
+        let list = try Binaries.run("pom-train", ["models", "list", "--store", store, "--out", dir + "/list.json"])
+        #expect(list.status == 0, "\(list.stderr)")
+        let entries = try json(dir + "/list.json") as! [[String: Any]]
+        #expect(entries.map { $0["id"] as? String } == ["reminders@1", "reminders@2"])
+        #expect(entries.map { $0["kind"] as? String } == ["logistic", "linucb"])
+        #expect(entries.allSatisfy { $0["promoted"] as? Bool == false })
+        #expect((entries[1]["trained_from"] as? String ?? "") >= "2026-01-20")
+        #expect(((entries[0]["metrics"] as? [String: Double])?["holdout_auc"] ?? 0) > 0.5)
+        #expect(list.stdout.contains("reminders@2"))
+
+        let promote = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--version", "1"])
+        #expect(promote.status == 0 && promote.stdout.contains("promoted reminders@1"), "\(promote.stderr)")
+        let missing = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--version", "9"])
+        #expect(missing.status != 0 && missing.stderr.contains("no model reminders@9"), "\(missing.stderr)")
+        let show = try Binaries.run("pom-train", ["models", "show", "--store", store, "--model", "reminders", "--version", "1",
+                                                  "--out", dir + "/show.json", "--artifact", dir + "/shown.json"])
+        #expect(show.status == 0, "\(show.stderr)")
+        let shown = try json(dir + "/show.json") as! [String: Any]
+        #expect((shown["entry"] as? [String: Any])?["promoted"] as? Bool == true)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/shown.json")) == Data(contentsOf: URL(fileURLWithPath: dir + "/m1.json")))
+
+        let evaluate = try Binaries.run("pom-train", ["evaluate", "--store", store, "--model", "reminders", "--version", "1", "--out", dir + "/eval.json"])
+        #expect(evaluate.status == 0, "\(evaluate.stderr)")
+        #expect(evaluate.stdout.contains("calibration"), "\(evaluate.stdout)")
+        let report = try json(dir + "/eval.json") as! [String: Any]
+        #expect((report["calibration"] as? [Any])?.count == 10)
+        let ope = report["ope"] as! [String: [String: Double]]
+        for name in ["ipw", "snipw", "dm", "dr"] {
+            let e = try #require(ope[name], "\(name)")
+            #expect(e["ci_low"]! <= e["estimate"]! && e["estimate"]! <= e["ci_high"]!, "\(name)")
+        }
+        #expect((report["auc"] as? Double ?? 0) > 0.5)
+
+        // ope --policy on a generic log carrying the model's features.
+        let names = (artifact["featureSchema"] as! [String: Any])["names"] as! [String]
+        let actions = ["email/friendly/tuesday/10-12", "sms/neutral/friday/18-20", "letter/firm/monday/08-10"]
+        var lines = [(["action", "reward", "propensity", "decision_weekday"] + names).joined(separator: ",")]
+        for i in 0..<60 {
+            let values = names.map { name -> String in
+                name == "local_hour" ? "6" : name.hasPrefix("reachable_") ? "1" : String(Double((i * 7 + name.count) % 11) / 10)
+            }
+            lines.append(([actions[i % 3], String(i % 2), "0.3333333333", String(1 + i % 7)] + values).joined(separator: ","))
+        }
+        try lines.joined(separator: "\n").write(toFile: dir + "/log.csv", atomically: true, encoding: .utf8)
+        let opeRun = try Binaries.run("pom-train", ["ope", "--log", dir + "/log.csv", "--policy", dir + "/m1.json", "--out", dir + "/ope.json"])
+        #expect(opeRun.status == 0, "\(opeRun.stderr)")
+        let opeReport = try json(dir + "/ope.json") as! [String: Any]
+        for name in ["ipw", "snipw", "dm", "dr"] { #expect(opeReport[name] != nil, "\(name)") }
+        #expect(opeReport["action_labels"] as? [String] == ["email/friendly/tuesday/10-12", "sms/neutral/friday/18-20", "letter/firm/monday/08-10"])
+
+        let thin = lines.map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(10).joined(separator: ",") }
+        try thin.joined(separator: "\n").write(toFile: dir + "/thin.csv", atomically: true, encoding: .utf8)
+        let refused = try Binaries.run("pom-train", ["ope", "--log", dir + "/thin.csv", "--policy", dir + "/m1.json", "--out", dir + "/x.json"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("thin.csv:1") && refused.stderr.contains("lacks the model's features"), "\(refused.stderr)")
+        let both = try Binaries.run("pom-train", ["ope", "--log", dir + "/log.csv", "--out", dir + "/x.json"])
+        #expect(both.status != 0 && both.stderr.contains("exactly one of --target-probs"), "\(both.stderr)")
+    }
+}
