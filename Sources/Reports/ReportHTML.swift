@@ -165,11 +165,11 @@ enum ReportHTML {
         .notes { margin: 0.5em 0 0.2em; padding-left: 1.2em; color: #333; }
         svg.chart { width: 100%; height: auto; display: block; }
         svg.chart { max-width: 720px; margin: 0 auto; }
-        svg .tick { font-size: 14px; fill: #444; }
-        svg .axis-label { font-size: 15px; fill: #222; }
-        svg .legend-text, svg .label { font-size: 15px; fill: #222; }
-        svg .value { font-size: 14px; fill: #222; font-weight: 600; }
-        svg .note { font-size: 13px; fill: #777; }
+        svg .tick { font-size: 15px; fill: #444; }
+        svg .axis-label { font-size: 16px; fill: #222; }
+        svg .legend-text, svg .label { font-size: 17px; fill: #222; }
+        svg .value { font-size: 15px; fill: #222; font-weight: 600; }
+        svg .note { font-size: 14px; fill: #777; }
         figcaption { color: #555; font-size: 0.9rem; margin-top: 4px; }
         .table-wrap { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-size: 0.92rem; font-variant-numeric: tabular-nums; }
@@ -178,7 +178,10 @@ enum ReportHTML {
         thead th { background: #f0f2f5; }
         tbody th { font-weight: 600; }
         footer { color: #555; font-size: 0.85rem; }
-        @media (max-width: 600px) { main { padding: 8px; } .verdict p { font-size: 1.1rem; } table { font-size: 0.85rem; } }
+        @media (max-width: 600px) {
+          main { padding: 6px; } section, figure { padding: 10px 8px; } figure figure { padding: 0; }
+          .verdict p { font-size: 1.15rem; } table { font-size: 0.85rem; } th, td { padding: 5px 4px; }
+        }
 
         """
 }

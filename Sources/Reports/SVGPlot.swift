@@ -193,7 +193,7 @@ enum SVGPlot {
                 ? "<rect x=\"\(f(x))\" y=\"\(f(y - 7))\" width=\"22\" height=\"14\" fill=\"\(colour)\"/>"
                 : "<line x1=\"\(f(x))\" x2=\"\(f(x + 22))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"4\"/>"
             s += "<text x=\"\(f(x + 28))\" y=\"\(f(y + 5))\" class=\"legend-text\">\(escape(name))</text>\n"
-            x += 28 + 9 * Double(name.count) + 24
+            x += 28 + 10 * Double(name.count) + 24
         }
         return s + "</g>\n"
     }
