@@ -154,7 +154,7 @@ enum ReportHTML {
         header h1 { font-size: 1.6rem; margin: 0.4em 0 0.1em; }
         .meta { color: #555; margin: 0 0 1em; font-size: 0.95rem; }
         section, figure { background: #fff; border-radius: 10px; padding: 12px 16px; margin: 0 0 16px; box-shadow: 0 1px 3px rgba(0,0,0,0.08); }
-        figure figure { box-shadow: none; padding: 0; margin: 12px 0; }
+        figure figure, section figure { box-shadow: none; padding: 0; margin: 12px 0; }
         h2 { font-size: 1.25rem; margin: 0.2em 0 0.5em; }
         h3 { font-size: 1.05rem; margin: 0.8em 0 0.4em; }
         .verdict { border-left: 8px solid #888; }

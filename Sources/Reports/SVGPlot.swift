@@ -149,9 +149,11 @@ enum SVGPlot {
             let colour = palette[k % palette.count]
             svg += "<circle class=\"point\" data-label=\"\(escape(p.label))\" cx=\"\(f(x(p.x)))\" cy=\"\(f(y(p.y)))\" r=\"\(f(r))\" "
                 + "fill=\"\(colour)\" fill-opacity=\"0.8\" stroke=\"#fff\"><title>\(escape(p.label)): \(escape(xFormat(p.x))), \(escape(yFormat(p.y)))</title></circle>\n"
+            // Labels above the point for even entries and below for odd ones, so neighbours do not collide.
             let anchor = x(p.x) > left + plotWidth * 0.8 ? "end" : "start"
-            let dx = anchor == "end" ? -(r + 4) : r + 4
-            svg += "<text x=\"\(f(x(p.x) + dx))\" y=\"\(f(y(p.y) + 4))\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>\n"
+            let dx = anchor == "end" ? -(r * 0.7) : r * 0.7
+            let dy = k % 2 == 0 ? -(r + 4) : r + 15
+            svg += "<text x=\"\(f(x(p.x) + dx))\" y=\"\(f(y(p.y) + dy))\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>\n"
         }
         return svg + "</svg>\n"
     }

@@ -49,8 +49,9 @@ enum Verdict {
                 verdict = "No significant difference yet between \(a.name) and \(ctl.name): \(medians) (log-rank \(p))."
                 let ci = c.rmstDifferenceCI
                 if ci[0] < 0 && ci[1] > 0 {
+                    let bounds = formatSignedHours([ci[0], ci[1]])
                     notes.append("The difference in mean time to pay within \(formatHours(tau)) lies between "
-                                 + "\(formatSignedHours(ci[0])) and \(formatSignedHours(ci[1])) "
+                                 + "\(bounds[0]) and \(bounds[1]) "
                                  + "(\(String(format: "%.0f", level * 100)) % interval): it spans zero.")
                 }
             }
@@ -103,6 +104,12 @@ func formatHours(_ h: Double) -> String {
 
 func formatSignedHours(_ h: Double) -> String {
     (h >= 0 ? "+" : "−") + formatHours(abs(h))
+}
+
+/// Signed durations in one unit (days when any is 48 h or more): `−5.3 d to +1.4 d`.
+func formatSignedHours(_ values: [Double]) -> [String] {
+    let days = values.contains { abs($0) >= 48 }
+    return values.map { (($0 >= 0 ? "+" : "−") + (days ? String(format: "%.1f d", abs($0) / 24) : String(format: "%.1f h", abs($0)))) }
 }
 
 /// A median or "not reached".
