@@ -154,7 +154,7 @@ enum ReportHTML {
         header h1 { font-size: 1.6rem; margin: 0.4em 0 0.1em; }
         .meta { color: #555; margin: 0 0 1em; font-size: 0.95rem; }
         section, figure { background: #fff; border-radius: 10px; padding: 12px 16px; margin: 0 0 16px; box-shadow: 0 1px 3px rgba(0,0,0,0.08); }
-        figure figure { box-shadow: none; padding: 0; margin: 12px 0; }
+        figure figure, section figure { box-shadow: none; padding: 0; margin: 12px 0; }
         h2 { font-size: 1.25rem; margin: 0.2em 0 0.5em; }
         h3 { font-size: 1.05rem; margin: 0.8em 0 0.4em; }
         .verdict { border-left: 8px solid #888; }
@@ -165,11 +165,11 @@ enum ReportHTML {
         .notes { margin: 0.5em 0 0.2em; padding-left: 1.2em; color: #333; }
         svg.chart { width: 100%; height: auto; display: block; }
         svg.chart { max-width: 720px; margin: 0 auto; }
-        svg .tick { font-size: 14px; fill: #444; }
-        svg .axis-label { font-size: 15px; fill: #222; }
-        svg .legend-text, svg .label { font-size: 15px; fill: #222; }
-        svg .value { font-size: 14px; fill: #222; font-weight: 600; }
-        svg .note { font-size: 13px; fill: #777; }
+        svg .tick { font-size: 15px; fill: #444; }
+        svg .axis-label { font-size: 16px; fill: #222; }
+        svg .legend-text, svg .label { font-size: 17px; fill: #222; }
+        svg .value { font-size: 15px; fill: #222; font-weight: 600; }
+        svg .note { font-size: 14px; fill: #777; }
         figcaption { color: #555; font-size: 0.9rem; margin-top: 4px; }
         .table-wrap { overflow-x: auto; }
         table { border-collapse: collapse; width: 100%; font-size: 0.92rem; font-variant-numeric: tabular-nums; }
@@ -178,7 +178,10 @@ enum ReportHTML {
         thead th { background: #f0f2f5; }
         tbody th { font-weight: 600; }
         footer { color: #555; font-size: 0.85rem; }
-        @media (max-width: 600px) { main { padding: 8px; } .verdict p { font-size: 1.1rem; } table { font-size: 0.85rem; } }
+        @media (max-width: 600px) {
+          main { padding: 6px; } section, figure { padding: 10px 8px; } figure figure { padding: 0; }
+          .verdict p { font-size: 1.15rem; } table { font-size: 0.85rem; } th, td { padding: 5px 4px; }
+        }
 
         """
 }

@@ -28,9 +28,9 @@ enum ReportTables {
     /// Each arm against the control.
     static func comparisons(_ r: ABReport) -> (header: [String], rows: [[String]]) {
         let header = ["Comparison", "RMST difference (95% CI)", "p (RMST)", "Log-rank χ²", "p (log-rank)", "Hazard ratio (O/E)"]
-        let rows = r.comparisons.map { c in
-            ["\(c.arm) − \(c.control)",
-             "\(formatSignedHours(c.rmstDifferenceHours)) (\(formatSignedHours(c.rmstDifferenceCI[0])) to \(formatSignedHours(c.rmstDifferenceCI[1])))",
+        let rows = r.comparisons.map { c -> [String] in
+            let v = formatSignedHours([c.rmstDifferenceHours, c.rmstDifferenceCI[0], c.rmstDifferenceCI[1]])
+            return ["\(c.arm) − \(c.control)", "\(v[0]) (\(v[1]) to \(v[2]))",
              formatPValue(c.rmstDifferencePValue), String(format: "%.2f", c.logrankStatistic), formatPValue(c.logrankPValue),
              String(format: "%.2f", c.observedOverExpected[0] / c.observedOverExpected[1])]
         }

@@ -149,9 +149,11 @@ enum SVGPlot {
             let colour = palette[k % palette.count]
             svg += "<circle class=\"point\" data-label=\"\(escape(p.label))\" cx=\"\(f(x(p.x)))\" cy=\"\(f(y(p.y)))\" r=\"\(f(r))\" "
                 + "fill=\"\(colour)\" fill-opacity=\"0.8\" stroke=\"#fff\"><title>\(escape(p.label)): \(escape(xFormat(p.x))), \(escape(yFormat(p.y)))</title></circle>\n"
+            // Labels above the point for even entries and below for odd ones, so neighbours do not collide.
             let anchor = x(p.x) > left + plotWidth * 0.8 ? "end" : "start"
-            let dx = anchor == "end" ? -(r + 4) : r + 4
-            svg += "<text x=\"\(f(x(p.x) + dx))\" y=\"\(f(y(p.y) + 4))\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>\n"
+            let dx = anchor == "end" ? -(r * 0.7) : r * 0.7
+            let dy = k % 2 == 0 ? -(r + 4) : r + 15
+            svg += "<text x=\"\(f(x(p.x) + dx))\" y=\"\(f(y(p.y) + dy))\" text-anchor=\"\(anchor)\" class=\"label\">\(escape(p.label))</text>\n"
         }
         return svg + "</svg>\n"
     }
@@ -193,7 +195,7 @@ enum SVGPlot {
                 ? "<rect x=\"\(f(x))\" y=\"\(f(y - 7))\" width=\"22\" height=\"14\" fill=\"\(colour)\"/>"
                 : "<line x1=\"\(f(x))\" x2=\"\(f(x + 22))\" y1=\"\(f(y))\" y2=\"\(f(y))\" stroke=\"\(colour)\" stroke-width=\"4\"/>"
             s += "<text x=\"\(f(x + 28))\" y=\"\(f(y + 5))\" class=\"legend-text\">\(escape(name))</text>\n"
-            x += 28 + 9 * Double(name.count) + 24
+            x += 28 + 10 * Double(name.count) + 24
         }
         return s + "</g>\n"
     }

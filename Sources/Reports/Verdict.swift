@@ -6,7 +6,8 @@ import Foundation
 /// comes from observed ÷ expected payments (the arm whose O/E is larger pays faster). Otherwise
 /// "No significant difference yet", and the experiment is called too small to conclude when it
 /// has fewer payments than Schoenfeld's formula needs to detect a hazard ratio of 1.25 with 80 %
-/// power, or when any arm has fewer than 10 payments. More arms: the log-rank test over all arms.
+/// power. Any arm with fewer than 10 payments is too small either way. More arms: the log-rank
+/// test over all arms.
 enum Verdict {
     static func make(arms: [ABReport.Arm], comparisons: [ABReport.Comparison], logrank: ABReport.LogRank?,
                      power: ABReport.Power?, sampleRatio: SampleRatioCheck, tau: Double, level: Double,
@@ -24,7 +25,11 @@ enum Verdict {
             notes.append("Too small to conclude: arm '\(arms.min { $0.paid < $1.paid }!.name)' has only \(minPaid) payments; "
                          + "at least 10 per arm are needed before the curves mean much.")
         }
-        if let power, Double(power.events) < power.requiredEvents {
+        // Power matters for a result that is not significant (a miss may be a small sample); a
+        // significant difference has already shown itself.
+        let significant = arms.count == 2 ? (comparisons.first.map { $0.logrankPValue < alpha } ?? false)
+            : (logrank.map { $0.pValue < alpha } ?? false)
+        if let power, !significant, Double(power.events) < power.requiredEvents {
             tooSmall = true
             notes.append(String(format: "Too small to conclude: %d payments so far; about %.0f are needed to detect a 25 %% faster "
                                 + "payment rate (hazard ratio 1.25) with 80 %% power. With the payments so far only a hazard ratio "
@@ -44,8 +49,9 @@ enum Verdict {
                 verdict = "No significant difference yet between \(a.name) and \(ctl.name): \(medians) (log-rank \(p))."
                 let ci = c.rmstDifferenceCI
                 if ci[0] < 0 && ci[1] > 0 {
+                    let bounds = formatSignedHours([ci[0], ci[1]])
                     notes.append("The difference in mean time to pay within \(formatHours(tau)) lies between "
-                                 + "\(formatSignedHours(ci[0])) and \(formatSignedHours(ci[1])) "
+                                 + "\(bounds[0]) and \(bounds[1]) "
                                  + "(\(String(format: "%.0f", level * 100)) % interval): it spans zero.")
                 }
             }
@@ -98,6 +104,12 @@ func formatHours(_ h: Double) -> String {
 
 func formatSignedHours(_ h: Double) -> String {
     (h >= 0 ? "+" : "−") + formatHours(abs(h))
+}
+
+/// Signed durations in one unit (days when any is 48 h or more): `−5.3 d to +1.4 d`.
+func formatSignedHours(_ values: [Double]) -> [String] {
+    let days = values.contains { abs($0) >= 48 }
+    return values.map { (($0 >= 0 ? "+" : "−") + (days ? String(format: "%.1f d", abs($0) / 24) : String(format: "%.1f h", abs($0)))) }
 }
 
 /// A median or "not reached".
