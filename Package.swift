@@ -108,7 +108,9 @@ let package = Package(
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "FeatureStoreBackends", "FeatureStoreSQLite", "FeatureStorePostgres"]),
         .testTarget(name: "DecisioningTests", dependencies: ["Decisioning", "Simulator", "FeatureStoreBackends", "Optimizer", "Vocabulary", "LinAlg"]),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "FeatureStore", "Vocabulary", "LinAlg"]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator"]),
+        .testTarget(
+            name: "OrchestratorTests",
+            dependencies: ["Orchestrator", "FeatureStoreBackends", "Simulator", "Channels", "Flows", "Optimizer", "Decisioning", "Vocabulary"]),
         .testTarget(
             name: "ChannelsTests",
             dependencies: [

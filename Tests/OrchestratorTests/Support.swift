@@ -49,7 +49,7 @@ func instant(hours: Double = 0) -> Date { Date(timeIntervalSince1970: 1_772_442_
 struct SmallCase {
     let customer = Customer(id: "C1", locale: "de-DE", country: "DE", timeZone: "Europe/Berlin", preferredChannel: nil,
                             createdAt: instant(hours: -2000))
-    let points = [
+    var points = [
         ContactPoint(id: "C1-E", customerId: "C1", kind: .email, value: "anna@example.org", phoneType: nil, validation: .valid,
                      consent: true, source: "import", updatedAt: instant(hours: -2000)),
         ContactPoint(id: "C1-M", customerId: "C1", kind: .phone, value: "+4915112345678", phoneType: .mobile, validation: .unverified,

@@ -10,6 +10,12 @@ public struct LiveContext: Sendable, Equatable {
     public var localWeekday: Int
     /// Hour of the decision time in the customer's time zone (0-23).
     public var localHour: Int
+
+    public init(features: [Double], localWeekday: Int, localHour: Int) {
+        self.features = features
+        self.localWeekday = localWeekday
+        self.localHour = localHour
+    }
 }
 
 /// Point-in-time features for decisions being made now, from the same code path as
