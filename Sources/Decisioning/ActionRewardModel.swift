@@ -49,6 +49,8 @@ public struct ActionRewardRegression: Sendable {
     public var interactionNames: [String]
     public var tolerance: Double
     public var maxIterations: Int
+    /// Fit by Newton/IRLS whatever the width (else `LogisticRegression`'s automatic choice).
+    public var newton: Bool = false
 
     public init(l2: Double = 1, maxWeight: Double? = 20, interactionNames: [String] = ActionDesign.defaultInteractionNames,
                 tolerance: Double = 1e-7, maxIterations: Int = 200) {
@@ -79,7 +81,7 @@ public struct ActionRewardRegression: Sendable {
     public func fit(_ data: PolicyData) throws -> (model: ActionRewardModel, report: LogisticRegression.FitReport) {
         let design = try ActionDesign.fitted(contexts: data.contexts, names: data.featureNames, interactionNames: interactionNames)
         let x = ActionRewardRegression.designMatrix(data, design: design)
-        let regression = LogisticRegression(l2: l2, solver: .auto, tolerance: tolerance, maxIterations: maxIterations,
+        let regression = LogisticRegression(l2: l2, solver: newton ? .newton : .auto, tolerance: tolerance, maxIterations: maxIterations,
                                             standardErrors: false)
         let fitted = try regression.fit(design: x, labels: data.labels, weights: data.uniformImportanceWeights(maxWeight: maxWeight),
                                         featureNames: design.featureNames)

@@ -27,10 +27,14 @@ public struct TrainingRequest: Sendable {
     public var propensityDraws: Int
     /// The `logistic` artifact's decision rule.
     public var rule: RewardPolicyRule
+    /// Context features whose interactions with every action attribute the `logistic` model gets
+    /// (none by default: on the simulator, main effects of channel, tone, weekday, window and send
+    /// delay generalise better than the interactions — see BENCHMARKS.md, Policy learning).
+    public var interactions: [String]
 
     public init(model: String, kind: String, horizonDays: Double = 7, from: Int64? = nil, to: Int64? = nil, l2: Double = 1,
                 holdoutFraction: Double = 0.2, maxWeight: Double? = 20, alpha: Double = 1, propensityDraws: Int = 1000,
-                rule: RewardPolicyRule = .greedy) {
+                rule: RewardPolicyRule = .greedy, interactions: [String] = []) {
         self.model = model
         self.kind = kind
         self.horizonDays = horizonDays
@@ -42,6 +46,7 @@ public struct TrainingRequest: Sendable {
         self.alpha = alpha
         self.propensityDraws = propensityDraws
         self.rule = rule
+        self.interactions = interactions
     }
 }
 
@@ -72,7 +77,9 @@ public enum ModelTrainer {
         var metrics: [String: Double] = ["train_rows": Double(train.count)]
         switch request.kind {
         case "logistic":
-            let (model, report) = try ActionRewardRegression(l2: request.l2, maxWeight: request.maxWeight).fit(train)
+            var regression = ActionRewardRegression(l2: request.l2, maxWeight: request.maxWeight, interactionNames: request.interactions)
+            regression.newton = true
+            let (model, report) = try regression.fit(train)
             hyper["policy"] = try JSONValue(encoding: request.rule)
             hyper["interactions"] = .array(model.design.interactions.map { .string(model.design.contextFeatures[$0]) })
             metrics["train_iterations"] = Double(report.iterations)

@@ -20,8 +20,8 @@ public struct FitStore: AsyncParsableCommand {
         discussion: """
             Builds the point-in-time training set (features as known at each decision, label: paid within H days \
             of the send), holds out a share of customers for the metrics, fits, and saves the artifact as the next \
-            version of --model. Kinds: logistic (reward model over context x action features with interactions, \
-            greedy policy), linucb, lints (linear Thompson sampling), logistic-ts (logistic Thompson sampling, \
+            version of --model. Kinds: logistic (reward model: context features plus channel, tone, send weekday, \
+            send window and send delay, optionally --interactions of context features with those; greedy policy), linucb, lints (linear Thompson sampling), logistic-ts (logistic Thompson sampling, \
             Laplace approximation). Fits weight each logged decision by (1/|allowed actions|)/propensity, clipped \
             at --max-weight, so the model learns every action's reward rather than the logging policy's mix.
             """)
@@ -58,6 +58,9 @@ public struct FitStore: AsyncParsableCommand {
     @Option(help: "Epsilon of the logistic policy's epsilon-greedy exploration (0: greedy).")
     var epsilon: Double = 0
 
+    @Option(help: "Comma-separated context features that interact with every action attribute in the logistic model (default: none, main effects only).")
+    var interactions: String = ""
+
     @Option(help: "Also write the artifact to this file.")
     var out: String?
 
@@ -82,7 +85,8 @@ public struct FitStore: AsyncParsableCommand {
     public func request() throws -> TrainingRequest {
         TrainingRequest(model: model, kind: kind, horizonDays: horizonDays, from: try from.map { try parseInstantOption($0, flag: "--from") },
                         to: try to.map { try parseInstantOption($0, flag: "--to") }, l2: l2, holdoutFraction: holdoutFraction,
-                        maxWeight: maxWeight > 0 ? maxWeight : nil, alpha: alpha, rule: epsilon > 0 ? .epsilonGreedy(epsilon) : .greedy)
+                        maxWeight: maxWeight > 0 ? maxWeight : nil, alpha: alpha, rule: epsilon > 0 ? .epsilonGreedy(epsilon) : .greedy,
+                        interactions: interactions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     public func run() async throws {
