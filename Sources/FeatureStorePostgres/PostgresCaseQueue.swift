@@ -99,13 +99,13 @@ extension PostgresStore: CaseQueue {
         return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
     }
 
-    public func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
+    public func unenrolledInvoices(issuedFrom: String, issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
         let t = Schema.invoices
-        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= $1::date"
+        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= $1::date AND i.issue_date >= $2::date"
             + " AND NOT EXISTS (SELECT 1 FROM case_states c WHERE c.customer_id = i.customer_id AND c.invoice_id = i.id)"
-        var bindings: [Value] = [.text(issuedBy)]
+        var bindings: [Value] = [.text(issuedBy), .text(issuedFrom)]
         if let after {
-            sql += " AND (i.customer_id, i.id) > ($2, $3)"
+            sql += " AND (i.customer_id, i.id) > ($3, $4)"
             bindings += after
         }
         sql += " ORDER BY i.customer_id, i.id LIMIT \(limit)"

@@ -83,11 +83,11 @@ extension SQLiteStore: CaseQueue {
         return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
     }
 
-    public func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
+    public func unenrolledInvoices(issuedFrom: String, issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {
         let t = Schema.invoices
-        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= ?"
+        var sql = select(t) + " AS i WHERE i.status NOT IN ('paid', 'agency', 'written_off') AND i.issue_date <= ? AND i.issue_date >= ?"
             + " AND NOT EXISTS (SELECT 1 FROM case_states c WHERE c.customer_id = i.customer_id AND c.invoice_id = i.id)"
-        var bindings: [Value] = [.text(issuedBy)]
+        var bindings: [Value] = [.text(issuedBy), .text(issuedFrom)]
         if let after {
             sql += " AND (i.customer_id, i.id) > (?, ?)"
             bindings += after

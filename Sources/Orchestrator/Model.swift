@@ -58,8 +58,10 @@ public protocol DeliveryModel: Sendable {
 /// the store with the training set's own code (`LiveFeatures`), one decision per case.
 public struct PromotedModel: DeliveryModel {
     public let runtime: PolicyRuntime
-    public var name: String { runtime.model }
-    public var version: String { runtime.version }
+    /// The registry name (`channel` of `channel@3`).
+    public var name: String { String(runtime.model.split(separator: "@").first ?? Substring(runtime.model)) }
+    /// The registry version (`3` of `channel@3`).
+    public var version: String { runtime.model.split(separator: "@").dropFirst().first.map(String.init) ?? runtime.version }
 
     public init(runtime: PolicyRuntime) { self.runtime = runtime }
 

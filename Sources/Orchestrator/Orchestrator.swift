@@ -60,7 +60,7 @@ public final class Orchestrator: Sendable {
     public let model: (any DeliveryModel)?
     public let templates: TemplateCatalogue
     public let configuration: RunConfiguration
-    let executor = FlowExecutor()
+    let executor: FlowExecutor
 
     public init(store: any CaseQueue, flows: FlowLibrary, router: ChannelRouter, model: (any DeliveryModel)?,
                 templates: TemplateCatalogue, configuration: RunConfiguration) {
@@ -70,6 +70,7 @@ public final class Orchestrator: Sendable {
         self.model = model
         self.templates = templates
         self.configuration = configuration
+        self.executor = FlowExecutor(maxLateDays: configuration.maxLateDays)
     }
 
     /// Runs enrolment, planning and dispatch for `asOf`.
@@ -111,14 +112,16 @@ public final class Orchestrator: Sendable {
     /// - Returns: how many were enrolled, and how many no flow matched.
     func enrol(asOf: Date) async throws -> (Int, Int) {
         let it = Schema.invoices, cu = Schema.customers
-        let issuedBy = CivilTime.formatDate(days: Int((asOf.timeIntervalSince1970 / 86_400).rounded(.down)) + 1)
+        let issuedBy = CivilTime.formatDate(days: Int((asOf.timeIntervalSince1970 / 86_400).rounded(.down)))
         var after: [Value]? = nil
         var count = 0, unassigned = 0
         let experiment = configuration.experiment
         let newest = flows.newest
         let fallback = try configuration.defaultFlow.map { try flows.newest($0) }
+        let only = try configuration.onlyFlow.map { try flows.newest($0) }
         while true {
-            let invoices = try await store.unenrolledInvoices(issuedBy: issuedBy, after: after, limit: configuration.batchSize)
+            let invoices = try await store.unenrolledInvoices(issuedFrom: configuration.enrolIssuedFrom, issuedBy: issuedBy, after: after,
+                                                              limit: configuration.batchSize)
             guard let last = invoices.last else { break }
             after = [it.value(last, "customer_id"), it.value(last, "id")]
             var customers: [String: [Value]] = [:]
@@ -132,7 +135,7 @@ public final class Orchestrator: Sendable {
                 let amount = it.value(inv, "amount_minor").integer!
                 let currency = it.value(inv, "currency").text!
                 let kind: CustomerKind = .consumer
-                guard let flow = FlowAssignment.assign(
+                guard let flow = only ?? FlowAssignment.assign(
                     customer: FlowAssignment.Customer(kind: kind, country: cu.value(customer, "country").text!),
                     invoice: FlowAssignment.Invoice(amountMinor: amount, currency: currency), flows: newest) ?? fallback else {
                     unassigned += 1

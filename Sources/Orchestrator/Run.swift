@@ -20,6 +20,9 @@ public struct RunConfiguration: Sendable {
     public var quietHours: QuietHours? = QuietHours(startHour: 20, endHour: 8)
     /// Per-channel rules (no robocalls on Sundays, ...).
     public var channelRules: [ChannelRule] = ChannelRule.standard
+    /// An `optimise` step's message goes out within this many hours: the model chooses weekday and
+    /// hour window within it (a step due today is not pushed to next week).
+    public var sendWindowHours: Double = 48
     /// The local hour a flow's own send steps go out at.
     public var defaultSendHour: Int = 10
     /// At most this many messages per customer within `contactCapDays` days; further sends wait.
@@ -41,6 +44,13 @@ public struct RunConfiguration: Sendable {
     public var enrol: Bool = true
     /// The flow for invoices no flow's segment rules match; such invoices wait unenrolled when nil.
     public var defaultFlow: String?
+    /// Every new case gets this flow, whatever the segment rules say (e.g. an experiment's flow).
+    public var onlyFlow: String?
+    /// Only invoices issued on or after this date (`YYYY-MM-DD`) are enrolled: the go-live date.
+    public var enrolIssuedFrom: String = "0001-01-01"
+    /// A flow's message step due more than this many days ago is skipped, not sent late (a case
+    /// enrolled late gets no pile of old reminders).
+    public var maxLateDays: Int? = 7
 
     public init() {}
 }

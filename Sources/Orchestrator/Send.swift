@@ -193,7 +193,7 @@ extension Orchestrator {
             policy.draws.map { .integer(Int64($0)) } ?? .null, .text(policy.name), .text(policy.version),
             configuration.experiment.map { .text($0.name) } ?? .null, arm.map { .text($0.rawValue) } ?? .null, .text(runId),
         ])
-        let template = step.settings.string("template") ?? purpose.rawValue
+        let template = step.settings.string("template") ?? Self.templateName(purpose)
         let scheduledLocal = LocalDateTime(date: local.date, hour: local.hour, minute: local.minute)
         writes.messages.append([
             .text(id), .text(key.customerId), .text(key.invoiceId), .text("D/" + id), Schema.contactPoints.value(point, "id"),
@@ -218,7 +218,12 @@ extension Orchestrator {
         let channels = Set((s.strings("channels") ?? Channel.allCases.map(\.rawValue)).compactMap(Channel.init(rawValue:)))
         let tones = Set((s.strings("tones") ?? Tone.allCases.map(\.rawValue)).compactMap(Tone.init(rawValue:)))
         if facts.arm == .treatment, let model, let context {
-            let set = candidates(facts, channels: channels, tones: tones)
+            var set = candidates(facts, channels: channels, tones: tones)
+            // The step's message goes out within the send window: the model chooses when within it.
+            let latest = asOf.addingTimeInterval(configuration.sendWindowHours * 3600)
+            for index in Array(set) where index < DeliveryAction.count {
+                if sendTime(for: DeliveryAction(index: index), asOf: asOf, zone: facts.timeZone) > latest { set.remove(index) }
+            }
             guard !set.isEmpty else { return .done(raised: [.noContactPoint]) }
             let runKey = PolicyRuntime.key(runId)
             let amount = Double(Schema.invoices.value(facts.invoice, "amount_minor").integer!) / 100
@@ -264,6 +269,17 @@ extension Orchestrator {
                 facts.points[i] = updated
                 writes.contactPoints.append(updated)
             }
+        }
+    }
+}
+
+extension Orchestrator {
+    /// The message template of a send purpose (the flows' purposes and the templates' differ in two names).
+    static func templateName(_ purpose: SendPurpose) -> String {
+        switch purpose.rawValue {
+        case "pre_due_reminder": return MessagePurpose.preDue.rawValue
+        case "agency_notice": return MessagePurpose.finalDunning.rawValue
+        default: return MessagePurpose(rawValue: purpose.rawValue)?.rawValue ?? MessagePurpose.reminder.rawValue
         }
     }
 }

@@ -27,6 +27,12 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "The flow for invoices that no flow's segment rules match (they wait unenrolled otherwise).")
     var defaultFlow: String?
 
+    @Option(help: "Give every new case this flow, whatever the segment rules say (e.g. an experiment's flow).")
+    var flow: String?
+
+    @Option(help: "Go-live date: only invoices issued on or after it (YYYY-MM-DD) are enrolled.")
+    var enrolFrom: String?
+
     @Option(help: "Channel configuration file (see config/channels.example.yaml and docs/channels.md).")
     var channels: String?
 
@@ -49,6 +55,8 @@ public struct RunOptions: ParsableArguments {
         c.batchSize = batch
         c.paymentLinkBase = paymentLinkBase
         c.defaultFlow = defaultFlow
+        c.onlyFlow = flow
+        if let enrolFrom { c.enrolIssuedFrom = enrolFrom }
         c.linkSecret = linkSecret ?? ProcessInfo.processInfo.environment["POM_LINK_SECRET"] ?? "pom-development-secret"
         return c
     }
@@ -285,6 +293,8 @@ public struct ClosedLoopCommand: AsyncParsableCommand {
             let (experiment, model) = try await runOptions.resolve(store: store, now: begin)
             var config = runOptions.configuration()
             config.experiment = experiment
+            // The loop's world is new: only its own invoices take part.
+            if runOptions.enrolFrom == nil { config.enrolIssuedFrom = start }
             let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, channel as any ChannelAdapter) }))
             let orchestrator = Orchestrator(store: store, flows: try await FlowLibrary.load(from: store), router: router, model: model,
                                             templates: try TemplateCatalogue.bundled(), configuration: config)

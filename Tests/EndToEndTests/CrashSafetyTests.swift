@@ -128,4 +128,66 @@ struct CrashSafetyTests {
         let check = try Binaries.run("pom-orchestrate", ["status", "--store", killed])
         #expect(check.stdout.contains("outbox 0"), "\(check.stdout)")
     }
+
+    @Test("Two workers sharing a PostgreSQL store, each killed at random points: every due message is sent exactly once")
+    func concurrentWorkers() throws {
+        guard let server = ProcessInfo.processInfo.environment["POM_TEST_POSTGRES_URL"], !server.isEmpty else {
+            Issue.record("POM_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts a PostgreSQL server")
+            return
+        }
+        let fixture = try OrchestratorFixture(customers: 200, seed: 12)
+        let reference = "sqlite:" + fixture.directory + "/reference.sqlite"
+        try fixture.store(reference)
+        let referenceSpool = fixture.directory + "/spool-reference"
+        let referenceConfig = try fixture.spoolConfiguration(referenceSpool)
+        for day in days {
+            let r = try Binaries.run("pom-orchestrate", ["run", "--store", reference, "--as-of", day, "--channels", referenceConfig])
+            try #require(r.status == 0, "\(r.stderr)")
+        }
+        let expected = try OrchestratorFixture.spooled(referenceSpool)
+        try #require(expected.count > 100)
+
+        let schema = "w_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let shared = server + (server.contains("?") ? "&" : "?") + "schema=\(schema)"
+        try fixture.store(shared)
+        let spool = fixture.directory + "/spool-shared"
+        let config = try fixture.spoolConfiguration(spool)
+        let kills = Counter()
+        for (d, day) in days.enumerated() {
+            // Both workers run the day at once; each is killed at random points and restarted under
+            // its name until one of its runs completes.
+            let group = DispatchGroup()
+            for (n, worker) in ["w1", "w2"].enumerated() {
+                group.enter()
+                Thread.detachNewThread {
+                    defer { group.leave() }
+                    var rng = Xoshiro256(seed: 77, keys: UInt64(n), UInt64(d))
+                    var attempts = 0
+                    while true {
+                        attempts += 1
+                        let delay = attempts > 8 ? 600 : 0.05 + rng.uniform() * 0.8
+                        guard let finished = try? runOrKill(["run", "--store", shared, "--as-of", day, "--channels", config, "--worker", worker],
+                                                            after: delay) else { return }
+                        if finished { return }
+                        kills.increment()
+                    }
+                }
+            }
+            group.wait()
+        }
+        #expect(kills.value >= 4, "only \(kills.value) runs were killed mid-way")
+        let sent = try OrchestratorFixture.spooled(spool)
+        #expect(Set(sent).count == sent.count, "a message was spooled twice")
+        #expect(sent == expected, "lost: \(Set(expected).subtracting(sent).count), extra: \(Set(sent).subtracting(expected).count)")
+        let check = try Binaries.run("pom-orchestrate", ["status", "--store", shared])
+        #expect(check.stdout.contains("outbox 0"), "\(check.stdout)")
+    }
+}
+
+/// A thread-safe counter.
+final class Counter: @unchecked Sendable {
+    private var n = 0
+    private let lock = NSLock()
+    func increment() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }

@@ -32,16 +32,16 @@ struct CaseQueueTests {
         var listed: [[Value]] = []
         var after: [Value]? = nil
         while true {
-            let page = try await store.unenrolledInvoices(issuedBy: issuedBy, after: after, limit: 5)
+            let page = try await store.unenrolledInvoices(issuedFrom: "1900-01-01", issuedBy: issuedBy, after: after, limit: 5)
             listed += page
             guard page.count == 5, let last = page.last else { break }
             after = [last[Schema.invoices.index("customer_id")], last[Schema.invoices.index("id")]]
         }
         #expect(listed.map { $0[Schema.invoices.index("id")].text! } == open.map(\.id))
         try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: open.prefix(3).map { caseRow($0, due: 10) }))])
-        let rest = try await store.unenrolledInvoices(issuedBy: issuedBy, after: nil, limit: 1000)
+        let rest = try await store.unenrolledInvoices(issuedFrom: "1900-01-01", issuedBy: issuedBy, after: nil, limit: 1000)
         #expect(rest.map { $0[Schema.invoices.index("id")].text! } == open.dropFirst(3).map(\.id))
-        #expect(try await store.unenrolledInvoices(issuedBy: "2000-01-01", after: nil, limit: 1000).isEmpty)
+        #expect(try await store.unenrolledInvoices(issuedFrom: "1900-01-01", issuedBy: "2000-01-01", after: nil, limit: 1000).isEmpty)
         try await store.close()
     }
 
@@ -87,6 +87,24 @@ struct CaseQueueTests {
         let byCustomer = try await store.rows(of: Schema.contactPoints, customerIds: [inv.first!.customerId])
         #expect(byCustomer.count == h.contactPoints.filter { $0.customerId == inv.first!.customerId }.count)
         #expect(try await store.rows(of: Schema.customers, customerIds: [inv.first!.customerId]).count == 1)
+        try await store.close()
+    }
+}
+
+@Suite("Case queue go-live date")
+struct CaseQueueGoLiveTests {
+    @Test("Invoices issued before the go-live date are not enrolled", arguments: Backend.allCases)
+    func goLive(_ backend: Backend) async throws {
+        let store = try await freshStore(backend)
+        let h = SyntheticHistory(customers: 12, seed: 5)
+        try await store.write([
+            TableRows(table: Schema.customers, rows: h.customers.map(Schema.customers.row)),
+            TableRows(table: Schema.invoices, rows: h.invoices.map(Schema.invoices.row)),
+        ])
+        let open = h.invoices.filter { !$0.status.isClosed }
+        let cut = open.map(\.issueDate).sorted()[open.count / 2]
+        let listed = try await store.unenrolledInvoices(issuedFrom: cut.description, issuedBy: "2099-12-31", after: nil, limit: 1000)
+        #expect(Set(listed.map { Schema.invoices.value($0, "id").text! }) == Set(open.filter { $0.issueDate >= cut }.map(\.id)))
         try await store.close()
     }
 }

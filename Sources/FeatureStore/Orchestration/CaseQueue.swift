@@ -34,8 +34,9 @@ public protocol CaseQueue: Store {
                limit: Int) async throws -> [[Value]]
 
     /// Up to `limit` invoices (rows of `Schema.invoices`, key order, after key `after`) that are not
-    /// closed, were issued on or before the date `issuedBy` (`YYYY-MM-DD`) and have no case state.
-    func unenrolledInvoices(issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]]
+    /// closed, were issued between the dates `issuedFrom` and `issuedBy` (`YYYY-MM-DD`, both
+    /// inclusive) and have no case state.
+    func unenrolledInvoices(issuedFrom: String, issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]]
 
     /// The rows of `table` whose key is one of `keys` (text keys, in `table.key` order).
     func rows(of table: StoreTable, keys: [[String]]) async throws -> [[Value]]
