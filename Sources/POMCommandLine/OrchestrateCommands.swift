@@ -30,6 +30,9 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "Give every new case this flow, whatever the segment rules say (e.g. an experiment's flow).")
     var flow: String?
 
+    @Option(help: "An optimise step's message goes out within this many hours; the model chooses the weekday and hour window within it.")
+    var sendWindowHours: Double = 48
+
     @Option(help: "Go-live date: only invoices issued on or after it (YYYY-MM-DD) are enrolled.")
     var enrolFrom: String?
 
@@ -56,6 +59,7 @@ public struct RunOptions: ParsableArguments {
         c.paymentLinkBase = paymentLinkBase
         c.defaultFlow = defaultFlow
         c.onlyFlow = flow
+        c.sendWindowHours = sendWindowHours
         if let enrolFrom { c.enrolIssuedFrom = enrolFrom }
         c.linkSecret = linkSecret ?? ProcessInfo.processInfo.environment["POM_LINK_SECRET"] ?? "pom-development-secret"
         return c

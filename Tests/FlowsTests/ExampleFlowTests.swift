@@ -16,7 +16,7 @@ struct ExampleFlowTests {
     @Test("the examples are valid as a set and are assigned as their segments say")
     func valid() throws {
         let flows = try exampleFlows()
-        #expect(flows.map(\.name) == ["b2b-invoice-reminders", "b2c-consumer-dunning", "contact-data-enrichment"])
+        #expect(flows.map(\.name) == ["b2b-invoice-reminders", "b2c-consumer-dunning", "b2c-model-delivery", "contact-data-enrichment"])
         #expect(FlowValidator.validate(set: flows).isEmpty)
         func pick(_ kind: CustomerKind, _ country: String, tags: Set<String> = []) -> String? {
             FlowAssignment.assign(customer: .init(kind: kind, country: country, tags: tags),
@@ -25,6 +25,7 @@ struct ExampleFlowTests {
         #expect(pick(.consumer, "DE") == "b2c-consumer-dunning")
         #expect(pick(.business, "DE") == "b2b-invoice-reminders")
         #expect(pick(.consumer, "DE", tags: ["needs-contact-data"]) == "contact-data-enrichment")
+        #expect(pick(.consumer, "NL", tags: ["model-delivery"]) == "b2c-model-delivery")
         #expect(pick(.consumer, "FR") == nil)
     }
 
