@@ -3,7 +3,7 @@ constraints as pom's schema) inserted with Python's sqlite3 `executemany` in one
 (WAL, synchronous=NORMAL, foreign keys on) and, when POM_BENCH_POSTGRES_URL is set, with
 psql's `\\copy` into a plain table. Prints one line per figure, like pom-bench.
 
-Run from the repository root: python3 Benchmarks/peers/store.py
+Run from the repository root: python3 Benchmarks/peers/store.py [--json] [--quick]
 """
 import os
 import random
@@ -12,8 +12,11 @@ import subprocess
 import tempfile
 import time
 
-N = 1_000_000
-CUSTOMERS = 20_000
+from peerlib import Report, arguments, count_label
+
+REPORT = Report("store", arguments(__doc__))
+N = REPORT.size(1_000_000, 100_000)
+CUSTOMERS = REPORT.size(20_000, 2_000)
 START = 1_767_571_200_000_000
 
 
@@ -98,12 +101,19 @@ def main():
     customers, invoices, events = workload()
     times = sorted(sqlite_run(customers, invoices, events) for _ in range(3))
     m = times[1]
-    print(f"peer/python sqlite3 executemany 1M event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+    REPORT.result(f"python sqlite3/executemany {count_label(N)} event rows (one transaction)", m, 3, N / m, "rows/s",
+                  f"sqlite {sqlite3.sqlite_version}, WAL, synchronous=NORMAL, foreign keys on, upsert",
+                  text=f"peer/python sqlite3 executemany {count_label(N)} event rows: {m:.4f} s (median of 3), "
+                       f"{N / m:.3g} rows/s")
     url = os.environ.get("POM_BENCH_POSTGRES_URL")
     if url:
         times = sorted(postgres_run(url, events) for _ in range(3))
         m = times[1]
-        print(f"peer/psql \\copy 1M event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+        REPORT.result(f"psql/\\copy {count_label(N)} event rows", m, 3, N / m, "rows/s",
+                      "plain table with the primary key, no upsert",
+                      text=f"peer/psql \\copy {count_label(N)} event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+    else:
+        REPORT.info("POM_BENCH_POSTGRES_URL is not set: no PostgreSQL figures")
 
 
 if __name__ == "__main__":
