@@ -80,6 +80,7 @@ def sqlite_run(customers, invoices, events):
 
 
 def postgres_run(url, events):
+    quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "events.tsv")
         with open(path, "w") as f:
@@ -89,11 +90,11 @@ def postgres_run(url, events):
                "customer_id text COLLATE \"C\" NOT NULL, invoice_id text NOT NULL, kind text NOT NULL, message_id text, "
                "occurred_at bigint NOT NULL, amount_minor bigint, channel text, contact_point_id text, currency text, "
                "installments bigint, payment_id text, reason text, via text, PRIMARY KEY (customer_id, id));")
-        subprocess.run(["psql", "-q", url, "-c", ddl], check=True)
+        subprocess.run(["psql", "-q", url, "-c", ddl], check=True, env=quiet)
         t0 = time.perf_counter()
-        subprocess.run(["psql", "-q", url, "-c", f"\\copy peer_events FROM '{path}'"], check=True)
+        subprocess.run(["psql", "-q", url, "-c", f"\\copy peer_events FROM '{path}'"], check=True, env=quiet)
         elapsed = time.perf_counter() - t0
-        subprocess.run(["psql", "-q", url, "-c", "DROP TABLE peer_events"], check=True)
+        subprocess.run(["psql", "-q", url, "-c", "DROP TABLE peer_events"], check=True, env=quiet)
         return elapsed
 
 
