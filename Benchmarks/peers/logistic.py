@@ -7,11 +7,12 @@ compare the objective per row and the time.
 Objective per row: (sum_i logloss_i + (lambda/2) ||beta||^2) / n with the intercept unpenalised;
 scikit-learn's default C = 1 is lambda = 1.
 
-Run with the peers' environment: python3 Benchmarks/peers/logistic.py [--skip-fits] [--skip-statsmodels] [--skip-csv]
+Run with the peers' environment:
+  python3 Benchmarks/peers/logistic.py [--json] [--quick] [--skip-fits] [--skip-statsmodels] [--skip-csv]
+The fits report to pom-bench's group `logistic`, the CSV parse to its group `csv`.
 """
 import os
 import resource
-import sys
 import tempfile
 import time
 
@@ -21,6 +22,8 @@ import sklearn
 import statsmodels
 import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
+
+from peerlib import Report, arguments, count_label
 
 
 def peak_mib():
@@ -33,21 +36,27 @@ def objective(X, y, intercept, coef, lam):
 
 
 def main():
-    if "--skip-fits" not in sys.argv:
-        fits()
-    if "--skip-csv" not in sys.argv:
-        csv()
+    def options(parser):
+        parser.add_argument("--skip-fits", action="store_true")
+        parser.add_argument("--skip-statsmodels", action="store_true")
+        parser.add_argument("--skip-csv", action="store_true")
+    args = arguments(__doc__, options)
+    if not args.skip_fits:
+        fits(Report("logistic", args), args.skip_statsmodels)
+    if not args.skip_csv:
+        csv(Report("csv", args))
 
 
-def fits():
-    n, k = 1_000_000, 64
+def fits(report, skip_statsmodels):
+    n, k = report.size(1_000_000, 100_000), 64
+    rows = count_label(n)
     rng = np.random.default_rng(20261129)
     X = rng.standard_normal((n, k))
     w = rng.normal(0, 0.3, k)
     y = (rng.random(n) < 1 / (1 + np.exp(-(X @ w)))).astype(float)
     design_mib = X.nbytes / 2**20
-    print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, statsmodels {statsmodels.__version__}, "
-          f"pandas {pd.__version__}; design {design_mib:.0f} MiB")
+    report.info(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, statsmodels {statsmodels.__version__}, "
+                f"pandas {pd.__version__}; design {design_mib:.0f} MiB")
     before = peak_mib()
 
     times, clf = [], None
@@ -58,32 +67,37 @@ def fits():
         times.append(time.perf_counter() - start)
     cpu = (time.process_time() - cpu) / 3
     f_sk = objective(X, y, clf.intercept_[0], clf.coef_[0], 1.0)
-    print(f"sklearn lbfgs tol=1e-6 (C=1): {np.median(times):.4f} s (median of 3), objective/row {f_sk:.12f}, "
-          f"{clf.n_iter_[0]} iterations, {cpu:.2f} CPU s per fit, peak RSS +{peak_mib() - before:.0f} MiB over the data")
-
     tight = LogisticRegression(solver="newton-cholesky", tol=1e-12, max_iter=100).fit(X, y)
     f_opt = objective(X, y, tight.intercept_[0], tight.coef_[0], 1.0)
-    print(f"  optimum (newton-cholesky tol=1e-12) objective/row {f_opt:.12f}; sklearn lbfgs tol=1e-6 is "
-          f"{f_sk - f_opt:.3e} above it per row")
+    t_sk = float(np.median(times))
+    note = (f"objective/row {f_sk:.12f}, {f_sk - f_opt:.2e} above the optimum per row, {clf.n_iter_[0]} iterations, "
+            f"{cpu:.2f} CPU s per fit, peak RSS +{peak_mib() - before:.0f} MiB over the data")
+    report.result(f"sklearn/fit {rows}x64 lambda=1 (C=1), lbfgs tol 1e-6 (its default solver)", t_sk, 3,
+                  n / t_sk / 1e6, "M rows/s", note,
+                  text=f"sklearn lbfgs tol=1e-6 (C=1): {t_sk:.4f} s (median of 3), {note}; optimum "
+                       f"(newton-cholesky tol=1e-12) objective/row {f_opt:.12f}")
 
     start = time.perf_counter()
     nc = LogisticRegression(solver="newton-cholesky", tol=1e-6).fit(X, y)
     t_nc = time.perf_counter() - start
-    print(f"sklearn newton-cholesky tol=1e-6 (C=1): {t_nc:.4f} s, objective/row "
-          f"{objective(X, y, nc.intercept_[0], nc.coef_[0], 1.0):.12f}, {nc.n_iter_[0]} iterations")
+    note = (f"objective/row {objective(X, y, nc.intercept_[0], nc.coef_[0], 1.0):.12f}, {nc.n_iter_[0]} iterations")
+    report.result(f"sklearn/fit {rows}x64 lambda=1 (C=1), newton-cholesky tol 1e-6", t_nc, 1, n / t_nc / 1e6,
+                  "M rows/s", note, text=f"sklearn newton-cholesky tol=1e-6 (C=1): {t_nc:.4f} s, {note}")
 
-    if "--skip-statsmodels" not in sys.argv:
+    if not skip_statsmodels:
         Xc = sm.add_constant(X)
         start, cpu = time.perf_counter(), time.process_time()
         r = sm.Logit(y, Xc).fit(method="newton", disp=0)
         t_sm, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"statsmodels Logit newton (lambda=0, with standard errors): {t_sm:.4f} s, objective/row "
-              f"{-r.llf / n:.12f}, {r.mle_retvals['iterations']} iterations, {cpu:.2f} CPU s")
+        note = f"objective/row {-r.llf / n:.12f}, {r.mle_retvals['iterations']} iterations, {cpu:.2f} CPU s"
+        report.result(f"statsmodels/fit {rows}x64 lambda=0, Logit newton with standard errors", t_sm, 1,
+                      n / t_sm / 1e6, "M rows/s", note,
+                      text=f"statsmodels Logit newton (lambda=0, with standard errors): {t_sm:.4f} s, {note}")
         del Xc
 
 
-def csv():
-    rows, cols = 1_500_000, 20
+def csv(report):
+    rows, cols = report.size(1_500_000, 150_000), 20
     r2 = np.random.default_rng(7)
     data = np.round(3 * r2.standard_normal((rows, cols)), 6)
     data[:, 0] = (r2.random(rows) < 0.5).astype(float)
@@ -100,8 +114,10 @@ def csv():
             assert len(frame) == rows
         cpu = (time.process_time() - cpu) / 3
         t = float(np.median(times))
-        print(f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols}: {t:.4f} s (median of 3), {size / t / 1e6:.0f} MB/s, "
-              f"{cpu:.2f} CPU s per parse = {size / cpu / 1e6:.0f} MB per CPU second")
+        note = f"{cpu:.2f} CPU s per parse = {size / cpu / 1e6:.0f} MB per CPU second"
+        report.result(f"pandas/read_csv {size / 1e6:.0f} MB, {rows} x {cols} numeric", t, 3, size / t / 1e6, "MB/s",
+                      note, text=f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols}: {t:.4f} s (median of 3), "
+                                 f"{size / t / 1e6:.0f} MB/s, {note}")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@
 regression on the same kind of data as Benchmarks/Sources/pom-bench/OPEBench.swift (1,000,000 logged rounds x 18
 actions, 4 context features, softmax logging and target policies, Bernoulli rewards).
 
-obp is installed without torch and its package __init__ imports torch-using modules (neural policies); the OPE
-estimators are pure numpy, so a minimal placeholder for torch goes into sys.modules before `import obp`.
+obp's package __init__ imports its torch-using modules (neural policies). The OPE estimators are pure numpy, so
+when torch is not installed a minimal placeholder for torch goes into sys.modules before `import obp`.
 
-Run: /path/to/venv/bin/python Benchmarks/peers/ope.py
+Run: /path/to/venv/bin/python Benchmarks/peers/ope.py [--json] [--quick]
 """
-import statistics
 import sys
 import time
+
+from peerlib import Report, arguments, count_label
+
+report = Report("ope", arguments(__doc__))
 
 
 class _Placeholder(type):
@@ -20,8 +23,13 @@ class _Placeholder(type):
         return _Placeholder(name, (), {})
 
 
-for _name in ["torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils", "torch.utils.data"]:
-    sys.modules.setdefault(_name, _Placeholder(_name, (), {}))
+try:
+    import torch  # noqa: F401
+    torch_note = f"torch {torch.__version__}"
+except ImportError:
+    for _name in ["torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils", "torch.utils.data"]:
+        sys.modules.setdefault(_name, _Placeholder(_name, (), {}))
+    torch_note = "torch not installed: a placeholder module stands in for it (the estimators do not use it)"
 
 import numpy as np  # noqa: E402
 import obp  # noqa: E402
@@ -34,19 +42,21 @@ from obp.ope import (  # noqa: E402
 )
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-N, K, D = 1_000_000, 18, 4
+N, K, D = report.size(1_000_000, 100_000), 18, 4
+ROUNDS = count_label(N)
 
 
 def measure(name, body, runs=5):
-    body()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        body()
-        times.append(time.perf_counter() - t)
-    median = statistics.median(times)
-    print(f"ope-peer/{name}: {median:.4f} s (median of {runs}), {N / median / 1e6:.3g} M rounds/s", flush=True)
-    return median
+    return report.measure(name, body, runs=runs, rate=lambda s: N / s / 1e6, rate_unit="M rounds/s")
+
+
+def once(name, body, note=None):
+    """One timed run (the fits are too slow to repeat)."""
+    start = time.perf_counter()
+    result = body()
+    seconds = time.perf_counter() - start
+    report.result(name, seconds, 1, note=note(result) if note else None)
+    return result
 
 
 def softmax(z):
@@ -67,27 +77,18 @@ pscore = p0[np.arange(N), action]
 reward = (rng.uniform(size=N) < 1 / (1 + np.exp(-(bias[action] + np.einsum("ij,ji->i", x, theta[:, action]))))).astype(float)
 action_dist = softmax(x @ target_w)[:, :, None]
 
-print(f"peers: obp {obp.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}", flush=True)
+report.info(f"peers: obp {obp.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}; {torch_note}")
 
 # The reward model on pom's design [x, onehot(a), onehot(a) (x) x] (+ intercept), lambda = 1 (C = 1).
 onehot = np.zeros((N, K))
 onehot[np.arange(N), action] = 1
 X = np.hstack([x, onehot, (onehot[:, :, None] * x[:, None, :]).reshape(N, K * D)])
-model = None
-
-
-def fit():
-    global model
-    model = LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-8, max_iter=100).fit(X, reward)
-
-
-t = time.perf_counter()
-fit()
-print(f"ope-peer/reward model: LogisticRegression(newton-cholesky) fit, {N}x{X.shape[1] + 1} design: "
-      f"{time.perf_counter() - t:.4f} s (1 run), {model.n_iter_[0]} iterations", flush=True)
-t = time.perf_counter()
-sk_lbfgs = LogisticRegression(C=1.0, solver="lbfgs", tol=1e-6, max_iter=1000).fit(X, reward)
-print(f"ope-peer/reward model: LogisticRegression(lbfgs, tol=1e-6) fit: {time.perf_counter() - t:.4f} s (1 run)", flush=True)
+model = once(f"sklearn/reward model: LogisticRegression(newton-cholesky) fit, {ROUNDS}x{X.shape[1] + 1} design",
+             lambda: LogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-8, max_iter=100).fit(X, reward),
+             note=lambda m: f"{m.n_iter_[0]} iterations")
+once(f"sklearn/reward model: LogisticRegression(lbfgs, tol=1e-6) fit, {ROUNDS}x{X.shape[1] + 1} design",
+     lambda: LogisticRegression(C=1.0, solver="lbfgs", tol=1e-6, max_iter=1000).fit(X, reward),
+     note=lambda m: f"{m.n_iter_[0]} iterations")
 del X
 
 
@@ -100,24 +101,23 @@ def predict_all():
     return out
 
 
-t = time.perf_counter()
-q = predict_all()
-print(f"ope-peer/reward model: predict q(x, a) for {N} rounds x {K} actions: {time.perf_counter() - t:.4f} s (1 run)", flush=True)
-q = q[:, :, None]
+q = once(f"sklearn/reward model: predict q(x, a) for {ROUNDS} rounds x {K} actions", predict_all)[:, :, None]
 
 common = dict(reward=reward, action=action, action_dist=action_dist)
-measure("ipw: estimate_policy_value", lambda: InverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common), runs=9)
-measure("snipw: estimate_policy_value",
+measure("obp/ipw: estimate_policy_value", lambda: InverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common),
+        runs=9)
+measure("obp/snipw: estimate_policy_value",
         lambda: SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common), runs=9)
-measure("dm: estimate_policy_value", lambda: DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common), runs=9)
-measure("dr: estimate_policy_value",
+measure("obp/dm: estimate_policy_value", lambda: DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common),
+        runs=9)
+measure("obp/dr: estimate_policy_value",
         lambda: DoublyRobust().estimate_policy_value(pscore=pscore, estimated_rewards_by_reg_model=q, **common), runs=9)
-measure("all four estimate_policy_value", lambda: [
+measure("obp/all four estimate_policy_value", lambda: [
     InverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common),
     SelfNormalizedInverseProbabilityWeighting().estimate_policy_value(pscore=pscore, **common),
     DirectMethod().estimate_policy_value(estimated_rewards_by_reg_model=q, **common),
     DoublyRobust().estimate_policy_value(pscore=pscore, estimated_rewards_by_reg_model=q, **common)], runs=5)
-measure("ipw: estimate_interval, 100 bootstrap resamples", lambda: InverseProbabilityWeighting().estimate_interval(
+measure("obp/ipw: estimate_interval, 100 bootstrap resamples", lambda: InverseProbabilityWeighting().estimate_interval(
     pscore=pscore, n_bootstrap_samples=100, random_state=1, **common), runs=3)
 dr = DoublyRobust().estimate_policy_value(pscore=pscore, estimated_rewards_by_reg_model=q, **common)
-print(f"ope-peer/check: DR estimate {dr:.4f}", flush=True)
+report.info(f"obp/check: DR estimate {dr:.4f}")

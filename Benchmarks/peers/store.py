@@ -3,7 +3,7 @@ constraints as pom's schema) inserted with Python's sqlite3 `executemany` in one
 (WAL, synchronous=NORMAL, foreign keys on) and, when POM_BENCH_POSTGRES_URL is set, with
 psql's `\\copy` into a plain table. Prints one line per figure, like pom-bench.
 
-Run from the repository root: python3 Benchmarks/peers/store.py
+Run from the repository root: python3 Benchmarks/peers/store.py [--json] [--quick]
 """
 import os
 import random
@@ -12,8 +12,11 @@ import subprocess
 import tempfile
 import time
 
-N = 1_000_000
-CUSTOMERS = 20_000
+from peerlib import Report, arguments, count_label
+
+REPORT = Report("store", arguments(__doc__))
+N = REPORT.size(1_000_000, 100_000)
+CUSTOMERS = REPORT.size(20_000, 2_000)
 START = 1_767_571_200_000_000
 
 
@@ -77,6 +80,7 @@ def sqlite_run(customers, invoices, events):
 
 
 def postgres_run(url, events):
+    quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "events.tsv")
         with open(path, "w") as f:
@@ -86,11 +90,11 @@ def postgres_run(url, events):
                "customer_id text COLLATE \"C\" NOT NULL, invoice_id text NOT NULL, kind text NOT NULL, message_id text, "
                "occurred_at bigint NOT NULL, amount_minor bigint, channel text, contact_point_id text, currency text, "
                "installments bigint, payment_id text, reason text, via text, PRIMARY KEY (customer_id, id));")
-        subprocess.run(["psql", "-q", url, "-c", ddl], check=True)
+        subprocess.run(["psql", "-q", url, "-c", ddl], check=True, env=quiet)
         t0 = time.perf_counter()
-        subprocess.run(["psql", "-q", url, "-c", f"\\copy peer_events FROM '{path}'"], check=True)
+        subprocess.run(["psql", "-q", url, "-c", f"\\copy peer_events FROM '{path}'"], check=True, env=quiet)
         elapsed = time.perf_counter() - t0
-        subprocess.run(["psql", "-q", url, "-c", "DROP TABLE peer_events"], check=True)
+        subprocess.run(["psql", "-q", url, "-c", "DROP TABLE peer_events"], check=True, env=quiet)
         return elapsed
 
 
@@ -98,12 +102,19 @@ def main():
     customers, invoices, events = workload()
     times = sorted(sqlite_run(customers, invoices, events) for _ in range(3))
     m = times[1]
-    print(f"peer/python sqlite3 executemany 1M event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+    REPORT.result(f"python sqlite3/executemany {count_label(N)} event rows (one transaction)", m, 3, N / m, "rows/s",
+                  f"sqlite {sqlite3.sqlite_version}, WAL, synchronous=NORMAL, foreign keys on, upsert",
+                  text=f"peer/python sqlite3 executemany {count_label(N)} event rows: {m:.4f} s (median of 3), "
+                       f"{N / m:.3g} rows/s")
     url = os.environ.get("POM_BENCH_POSTGRES_URL")
     if url:
         times = sorted(postgres_run(url, events) for _ in range(3))
         m = times[1]
-        print(f"peer/psql \\copy 1M event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+        REPORT.result(f"psql/\\copy {count_label(N)} event rows", m, 3, N / m, "rows/s",
+                      "plain table with the primary key, no upsert",
+                      text=f"peer/psql \\copy {count_label(N)} event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+    else:
+        REPORT.info("POM_BENCH_POSTGRES_URL is not set: no PostgreSQL figures")
 
 
 if __name__ == "__main__":

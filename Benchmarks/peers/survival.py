@@ -9,9 +9,8 @@ seeded, not identical draws).
   of each fitted model at 336 h.
 - numpy: the same figures vectorised (one argsort, np.unique, cumulative sums), written to be fast.
 
-Run with the peers' environment: python3 Benchmarks/peers/survival.py [--lifelines-runs N]
+Run with the peers' environment: python3 Benchmarks/peers/survival.py [--json] [--quick] [--lifelines-runs N]
 """
-import argparse
 import resource
 import time
 import warnings
@@ -22,6 +21,8 @@ import lifelines
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from lifelines.utils import median_survival_times, restricted_mean_survival_time
+
+from peerlib import Report, arguments, count_label
 
 warnings.simplefilter("ignore")
 TAU = 336.0
@@ -122,26 +123,36 @@ def timed(fn, runs, *args):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lifelines-runs", type=int, default=3)
-    ap.add_argument("--numpy-runs", type=int, default=5)
-    args = ap.parse_args()
-    d, e, g = data()
-    print(f"lifelines {lifelines.__version__}, numpy {np.__version__}; 1,000,000 durations, 2 arms, "
-          f"{e.mean():.1%} events, tau {TAU:g} h")
-    t, (stat, arms), cpu = timed(with_lifelines, args.lifelines_runs, d, e, g)
-    print(f"survival/lifelines KM per arm + logrank_test + RMST(336) + median CI: {t:.4f} s "
-          f"(median of {args.lifelines_runs}), peak RSS {peak_mib():.0f} MiB — log-rank {stat:.6f}, "
-          f"RMST {arms[0][2]:.6f} / {arms[1][2]:.6f}, medians {arms[0][0]:.4f} / {arms[1][0]:.4f}; "
-          f"CPU {cpu * 1000:.1f} ms/run")
-    t, _, cpu = timed(np.sort, args.numpy_runs, d)
-    print(f"survival/numpy np.sort of the 1M durations (for scale): {t:.4f} s (median of {args.numpy_runs}); "
-          f"CPU {cpu * 1000:.1f} ms/run")
-    t, (stat, arms), cpu = timed(with_numpy, args.numpy_runs, d, e, g)
-    print(f"survival/numpy vectorised KM + band per arm + log-rank + RMST(336): {t:.4f} s "
-          f"(median of {args.numpy_runs}), peak RSS {peak_mib():.0f} MiB — log-rank {stat:.6f}, "
-          f"RMST {arms[0][1]:.6f} / {arms[1][1]:.6f}, medians {arms[0][0]:.4f} / {arms[1][0]:.4f}; "
-          f"CPU {cpu * 1000:.1f} ms/run")
+    def options(parser):
+        parser.add_argument("--lifelines-runs", type=int, default=3)
+        parser.add_argument("--numpy-runs", type=int, default=5)
+    args = arguments(__doc__, options)
+    report = Report("survival", args)
+    n = report.size(1_000_000, 100_000)
+    label = count_label(n)
+    lifelines_runs, numpy_runs = report.runs(args.lifelines_runs), report.runs(args.numpy_runs)
+    d, e, g = data(n)
+    report.info(f"lifelines {lifelines.__version__}, numpy {np.__version__}; {n:,} durations, 2 arms, "
+                f"{e.mean():.1%} events, tau {TAU:g} h")
+    t, (stat, arms), cpu = timed(with_lifelines, lifelines_runs, d, e, g)
+    note = (f"log-rank {stat:.6f}, RMST {arms[0][2]:.6f} / {arms[1][2]:.6f}, medians {arms[0][0]:.4f} / "
+            f"{arms[1][0]:.4f}; CPU {cpu * 1000:.1f} ms/run")
+    report.result(f"lifelines/KM per arm + logrank_test + RMST(336) + median CI, {label} continuous, 2 arms", t,
+                  lifelines_runs, note=note,
+                  text=f"survival/lifelines KM per arm + logrank_test + RMST(336) + median CI: {t:.4f} s "
+                       f"(median of {lifelines_runs}), peak RSS {peak_mib():.0f} MiB — {note}")
+    t, _, cpu = timed(np.sort, numpy_runs, d)
+    note = f"CPU {cpu * 1000:.1f} ms/run"
+    report.result(f"numpy/np.sort of the {label} durations (for scale)", t, numpy_runs, note=note,
+                  text=f"survival/numpy np.sort of the {label} durations (for scale): {t:.4f} s "
+                       f"(median of {numpy_runs}); {note}")
+    t, (stat, arms), cpu = timed(with_numpy, numpy_runs, d, e, g)
+    note = (f"log-rank {stat:.6f}, RMST {arms[0][1]:.6f} / {arms[1][1]:.6f}, medians {arms[0][0]:.4f} / "
+            f"{arms[1][0]:.4f}; CPU {cpu * 1000:.1f} ms/run")
+    report.result(f"numpy/vectorised KM + band per arm + log-rank + RMST(336), {label} continuous, 2 arms", t,
+                  numpy_runs, note=note,
+                  text=f"survival/numpy vectorised KM + band per arm + log-rank + RMST(336): {t:.4f} s "
+                       f"(median of {numpy_runs}), peak RSS {peak_mib():.0f} MiB — {note}")
 
 
 if __name__ == "__main__":

@@ -86,17 +86,18 @@ func banditBenchmarks() throws -> [BenchResult] {
     let d = 20
 
     // Batch scoring: 18 channel×tone arms over the raw 20-feature context.
-    let armsOnly = try banditModel(d: d, effectFeatures: 0, noContact: false, rows: 50_000, seed: 1)
+    let trainingRows = size(50_000, quick: 10_000)
+    let armsOnly = try banditModel(d: d, effectFeatures: 0, noContact: false, rows: trainingRows, seed: 1)
     let scorer = BatchLinUCBScorer(posterior: armsOnly.posterior, alpha: 1)
     var rng = Xoshiro256(seed: 2)
-    let n = 1_000_000
+    let n = size(1_000_000, quick: 100_000)
     let contexts = Matrix(rows: n, columns: d) { _, j in j == 0 ? 1 : rng.normal() }
     var p0 = timespec(), p1 = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p0)
     blackHole(scorer.bestArms(contexts))
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p1)
     let cpuSeconds = Double(p1.tv_sec - p0.tv_sec) + Double(p1.tv_nsec - p0.tv_nsec) / 1e9
-    results.append(measure("bandits", "batch LinUCB argmax, 18 arms x 20 features, 1M contexts",
+    results.append(measure("bandits", "batch LinUCB argmax, 18 arms x 20 features, \(countLabel(n)) contexts",
                            rate: { Double(n) / $0 }, unit: "decisions/s",
                            note: String(format: "%.3g decisions per CPU-second", Double(n) / cpuSeconds)) {
         blackHole(scorer.bestArms(contexts))
@@ -105,10 +106,10 @@ func banditBenchmarks() throws -> [BenchResult] {
     // Single decisions over the full space: every channel reachable, the standard channel rules,
     // "no contact now" allowed: 750 + 1 candidates. Feature map: 18 arms, d = 20, weekday and hour
     // effects on the intercept (k = 1, p = 31).
-    let full = try banditModel(d: d, effectFeatures: 1, noContact: true, rows: 50_000, seed: 3)
+    let full = try banditModel(d: d, effectFeatures: 1, noContact: true, rows: trainingRows, seed: 3)
     let allowed = ActionConstraints(contactPoints: Channel.allCases.map { ContactPoint(channel: $0) },
                                     flow: FlowRestrictions(allowsNoContact: true)).candidates
-    let single = (0..<20_000).map { _ in [1.0] + (1..<d).map { _ in rng.normal() } }
+    let single = (0..<size(20_000, quick: 2_000)).map { _ in [1.0] + (1..<d).map { _ in rng.normal() } }
     let objective = DecisionObjective.paymentProbability(horizonDays: 7)
     let note = "\(allowed.count) candidates, d=20, 18+1 arms, p=\(full.featureMap.armFeatureCount)"
     for (name, policy) in [("LinUCB", BanditPolicy.linUCB(try LinUCB(alpha: 1))),
@@ -122,11 +123,11 @@ func banditBenchmarks() throws -> [BenchResult] {
     let ts = try BanditDecider(policy: .linearThompson(try LinearThompsonSampling(alpha: 1, propensityDraws: 1000)),
                                posterior: full.posterior, objective: objective, seed: 7)
     results.append(try decisionBench("single decision linear TS (1000-draw propensity)", decider: ts,
-                                     contexts: Array(single.prefix(300)), allowed: allowed, note: note))
+                                     contexts: Array(single.prefix(size(300, quick: 100))), allowed: allowed, note: note))
     let ts100 = try BanditDecider(policy: .linearThompson(try LinearThompsonSampling(alpha: 1, propensityDraws: 100)),
                                   posterior: full.posterior, objective: objective, seed: 7)
     results.append(try decisionBench("single decision linear TS (100-draw propensity)", decider: ts100,
-                                     contexts: Array(single.prefix(1000)), allowed: allowed, note: note))
+                                     contexts: Array(single.prefix(size(1000, quick: 200))), allowed: allowed, note: note))
     return results
 }
 

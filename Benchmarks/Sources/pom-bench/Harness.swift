@@ -1,6 +1,23 @@
 import Foundation
 import LinAlg
 
+/// Set by `--quick`: every group runs on smaller data (about a tenth) so the whole suite takes minutes.
+nonisolated(unsafe) var quickMode = false
+
+/// `full` normally, `quick` under `--quick`.
+func size(_ full: Int, quick: Int) -> Int { quickMode ? quick : full }
+
+/// The number of timed runs: `runs`, at most 3 under `--quick`.
+func effectiveRuns(_ runs: Int) -> Int { quickMode ? min(runs, 3) : runs }
+
+/// A count as benchmark names spell it: 1M, 1.5M, 100k, 4096.
+func countLabel(_ n: Int) -> String {
+    func trim(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(format: "%.1f", x) }
+    if n >= 1_000_000 && n % 100_000 == 0 { return trim(Double(n) / 1e6) + "M" }
+    if n >= 10_000 && n % 1_000 == 0 { return trim(Double(n) / 1e3) + "k" }
+    return String(n)
+}
+
 /// One measured benchmark: median wall time over `runs`, an optional rate, and peak memory.
 struct BenchResult: Codable {
     var group: String
@@ -70,6 +87,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 /// Runs `body` once to warm up, then `runs` times, and reports the median.
 func measure(_ group: String, _ name: String, runs: Int = 5, rate: ((Double) -> Double)? = nil, unit: String? = nil,
              note: String? = nil, _ body: () throws -> Void) rethrows -> BenchResult {
+    let runs = effectiveRuns(runs)
     let baseline = currentRSSMiB()
     resetPeakRSS()
     try body()

@@ -9,7 +9,8 @@ import Tabular
 /// The peers (scikit-learn, statsmodels) run from Benchmarks/peers/logistic.py.
 func logisticBenchmarks() throws -> [BenchResult] {
     var results = [BenchResult]()
-    let (n, k) = (1_000_000, 64)
+    let (n, k) = (size(1_000_000, quick: 100_000), 64)
+    let rowsLabel = countLabel(n)
     var rng = Xoshiro256(seed: 20_261_129)
     var storage = [Double]()
     storage.reserveCapacity(n * (k + 1))
@@ -26,10 +27,10 @@ func logisticBenchmarks() throws -> [BenchResult] {
 
     let bytes = Double(n * (k + 1) * 8)
     let beta = truth
-    results.append(measure("logistic", "pass: loss + gradient, 1Mx65", runs: 3, rate: { bytes / $0 / 1e9 }, unit: "GB/s of X") {
+    results.append(measure("logistic", "pass: loss + gradient, \(rowsLabel)x65", runs: 3, rate: { bytes / $0 / 1e9 }, unit: "GB/s of X") {
         blackHole(logisticPass(design: x.view, labels: labels, coefficients: beta))
     })
-    results.append(measure("logistic", "pass: loss + gradient + Hessian, 1Mx65", runs: 3, rate: { bytes / $0 / 1e9 }, unit: "GB/s of X") {
+    results.append(measure("logistic", "pass: loss + gradient + Hessian, \(rowsLabel)x65", runs: 3, rate: { bytes / $0 / 1e9 }, unit: "GB/s of X") {
         blackHole(logisticPass(design: x.view, labels: labels, coefficients: beta, hessian: true))
     })
 
@@ -57,13 +58,13 @@ func logisticBenchmarks() throws -> [BenchResult] {
                              cpu, peak / designMiB, designMiB)
         return result
     }
-    results.append(try fitBenchmark("fit 1Mx64 lambda=1, newton (auto), tol 1e-6 (sklearn's rule), no standard errors",
+    results.append(try fitBenchmark("fit \(rowsLabel)x64 lambda=1, newton (auto), tol 1e-6 (sklearn's rule), no standard errors",
                                     LogisticRegression(l2: 1, tolerance: 1e-6, standardErrors: false)))
-    results.append(try fitBenchmark("fit 1Mx64 lambda=1, newton (auto), tol 1e-9, with standard errors",
+    results.append(try fitBenchmark("fit \(rowsLabel)x64 lambda=1, newton (auto), tol 1e-9, with standard errors",
                                     LogisticRegression(l2: 1)))
-    results.append(try fitBenchmark("fit 1Mx64 lambda=0, newton (auto), tol 1e-9, with standard errors (statsmodels' task)",
+    results.append(try fitBenchmark("fit \(rowsLabel)x64 lambda=0, newton (auto), tol 1e-9, with standard errors (statsmodels' task)",
                                     LogisticRegression(l2: 0)))
-    results.append(try fitBenchmark("fit 1Mx64 lambda=1, lbfgs, tol 1e-6, no standard errors",
+    results.append(try fitBenchmark("fit \(rowsLabel)x64 lambda=1, lbfgs, tol 1e-6, no standard errors",
                                     LogisticRegression(l2: 1, solver: .lbfgs, tolerance: 1e-6, standardErrors: false)))
     return results
 }
@@ -75,7 +76,7 @@ func csvBenchmarks() throws -> [BenchResult] {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("numeric.csv").path
-    let (rows, columns) = (1_500_000, 20)
+    let (rows, columns) = (size(1_500_000, quick: 150_000), 20)
     let names = (0..<columns).map { "c\($0)" }
     FileManager.default.createFile(atPath: path, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))

@@ -9,7 +9,8 @@ import Optimizer
 /// sitting) come from Benchmarks/peers/ope.py.
 func opeBenchmarks() throws -> [BenchResult] {
     var results = [BenchResult]()
-    let n = 1_000_000, k = 18, d = 4
+    let n = size(1_000_000, quick: 100_000), k = 18, d = 4
+    let rounds = countLabel(n)
     var rng = Xoshiro256(seed: 2026)
     let loggingW = (0..<(d * k)).map { _ in 0.5 * rng.normal() }
     let targetW = (0..<(d * k)).map { _ in rng.normal() }
@@ -50,24 +51,24 @@ func opeBenchmarks() throws -> [BenchResult] {
     let model = PenalisedRewardModel(l2: 1)
     var fit: PenalisedRewardModel.Fit? = nil
     let p95 = PenalisedRewardModel.Layout(contextDimension: d, actionCount: k, positionCount: 1).width
-    results.append(try measure("ope", "reward model: penalised logistic Newton fit, 1Mx\(p95) design (incl. building it)", runs: 1,
+    results.append(try measure("ope", "reward model: penalised logistic Newton fit, \(rounds)x\(p95) design (incl. building it)", runs: 1,
                                note: "scikit-learn LogisticRegression(newton-cholesky) in the peer") {
         fit = try model.fit(log, rows: nil)
     })
     let q = fit!.predict(log, rows: nil)
-    results.append(measure("ope", "reward model: predict q(x, a) for 1M rounds x 18 actions") {
+    results.append(measure("ope", "reward model: predict q(x, a) for \(rounds) rounds x 18 actions") {
         blackHole(fit!.predict(log, rows: nil))
     })
     for kind in OffPolicyEstimatorKind.allCases {
-        results.append(measure("ope", "\(kind.rawValue): estimate + normal CI, 1M rounds x 18 actions", runs: 9,
+        results.append(measure("ope", "\(kind.rawValue): estimate + normal CI, \(rounds) rounds x 18 actions", runs: 9,
                                rate: { Double(n) / $0 / 1e6 }, unit: "M rounds/s") {
             blackHole(kind.estimator.estimate(log, target: policy, predictedRewards: q))
         })
     }
-    results.append(measure("ope", "all four with CIs (one evaluation), 1M x 18", runs: 5) {
+    results.append(measure("ope", "all four with CIs (one evaluation), \(rounds) x 18", runs: 5) {
         blackHole(OffPolicyEvaluation().run(log, target: policy, predictedRewards: q))
     })
-    results.append(measure("ope", "ipw: bootstrap CI, 100 resamples, 1M rounds", runs: 3) {
+    results.append(measure("ope", "ipw: bootstrap CI, 100 resamples, \(rounds) rounds", runs: 3) {
         blackHole(InverseProbabilityWeighting().estimate(log, target: policy, method: .bootstrap(resamples: 100, seed: 1)))
     })
     let dr = DoublyRobust().estimate(log, target: policy, predictedRewards: q)

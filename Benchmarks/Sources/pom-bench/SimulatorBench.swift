@@ -8,7 +8,7 @@ func simulatorBenchmarks() throws -> [BenchResult] {
     var results = [BenchResult]()
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-sim-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let customers = 20_000, days = 120
+    let customers = size(20_000, quick: 2_000), days = 120
     let world = World(config: SimulationConfig(customers: customers, days: days, seed: 1))
     var rows = 0
     results.append(try measure("simulator", "write history \(customers) customers x \(days) days, random policy", runs: 3,
@@ -21,9 +21,9 @@ func simulatorBenchmarks() throws -> [BenchResult] {
         rows = try Simulation.writeHistory(world: world, policy: RuleBasedPolicy(), directory: dir).total
     })
     results[results.count - 1].note = "\(rows) rows in all"
-    let small = World(config: SimulationConfig(customers: 2_000, days: 120, seed: 1))
+    let small = World(config: SimulationConfig(customers: size(2_000, quick: 200), days: 120, seed: 1))
     var evaluation: Simulation.PolicyEvaluation?
-    results.append(measure("simulator", "oracle: value every candidate of every decision, 2000 customers", runs: 3,
+    results.append(measure("simulator", "oracle: value every candidate of every decision, \(countLabel(small.config.customers)) customers", runs: 3,
                            rate: { Double(evaluation!.decisions) / $0 }, unit: "decisions/s") {
         evaluation = Simulation.evaluate(world: small, logging: UniformRandomPolicy(), targets: [RuleBasedPolicy()], horizonDays: 7)
     })

@@ -56,8 +56,8 @@ struct EventWorkload {
 
 private func storeBenchmarksAsync() async throws -> [BenchResult] {
     var results: [BenchResult] = []
-    let n = 1_000_000
-    let work = EventWorkload(events: n, customers: 20_000, seed: 1)
+    let n = size(1_000_000, quick: 100_000)
+    let work = EventWorkload(events: n, customers: size(20_000, quick: 2_000), seed: 1)
     var locations: [(String, () async throws -> any Store)] = [("sqlite", {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -87,7 +87,7 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
         }
         times.sort()
         let median = times[times.count / 2]
-        results.append(BenchResult(group: "store", name: "\(name) write 1M event rows (one transaction)", medianSeconds: median,
+        results.append(BenchResult(group: "store", name: "\(name) write \(countLabel(n)) event rows (one transaction)", medianSeconds: median,
                                    runs: times.count, rate: Double(n) / median, rateUnit: "rows/s", peakRSSMiB: peakRSSMiB(),
                                    cpuSecondsPerRun: cpu / Double(times.count),
                                    note: name == "sqlite" ? "rows in key order, prepared INSERT (upsert when keys exist), WAL"
@@ -114,7 +114,7 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
         }
         times.sort()
         let median = times[times.count / 2]
-        results.append(BenchResult(group: "store", name: "\(name) import events.jsonl 1M rows (parse, check, write)", medianSeconds: median,
+        results.append(BenchResult(group: "store", name: "\(name) import events.jsonl \(countLabel(n)) rows (parse, check, write)", medianSeconds: median,
                                    runs: times.count, rate: Double(n) / median, rateUnit: "rows/s", peakRSSMiB: peakRSSMiB(),
                                    cpuSecondsPerRun: cpu / Double(times.count), note: nil))
     }

@@ -6,7 +6,7 @@ import Optimizer
 /// censoring: Kaplan–Meier per arm, the log-rank test and RMST to 336 h. Peers (lifelines and a
 /// vectorised numpy version on the same kind of data, same sitting): Benchmarks/peers/survival.py.
 func survivalBenchmarks() throws -> [BenchResult] {
-    let n = 1_000_000, tau = 336.0
+    let n = size(1_000_000, quick: 100_000), tau = 336.0
     var rng = Xoshiro256(seed: 20261129)
     var durations = [Double](), events = [Bool](), groups = [Int]()
     durations.reserveCapacity(n)
@@ -21,7 +21,7 @@ func survivalBenchmarks() throws -> [BenchResult] {
     var results = [BenchResult]()
 
     var summary = ""
-    results.append(measureCPU("survival", "KM per arm + log-rank + RMST(336) + median CI, 1M continuous, 2 arms", runs: 7) {
+    results.append(measureCPU("survival", "KM per arm + log-rank + RMST(336) + median CI, \(countLabel(n)) continuous, 2 arms", runs: 7) {
         let analysis = SurvivalAnalysis(durations: durations, events: events, groups: groups, groupCount: 2)
         let rmst = analysis.tables.map { $0.restrictedMean(upTo: tau) }
         let medians = analysis.tables.map { $0.median() }
@@ -55,7 +55,7 @@ func survivalBenchmarks() throws -> [BenchResult] {
     results.append(measureCPU("survival", "one sample, all censored: the sort and one pass without logarithms", runs: 7) {
         blackHole(LifeTable(durations: durations, events: censored).rows.count)
     })
-    results.append(measureCPU("survival", "Swift Array.sort of the 1M durations (for scale)", runs: 7) {
+    results.append(measureCPU("survival", "Swift Array.sort of the \(countLabel(n)) durations (for scale)", runs: 7) {
         var copy = durations
         copy.sort()
         blackHole(copy)
@@ -68,6 +68,6 @@ func survivalBenchmarks() throws -> [BenchResult] {
 func measureCPU(_ group: String, _ name: String, runs: Int, _ body: () throws -> Void) rethrows -> BenchResult {
     let before = cpuSeconds()
     var result = try measure(group, name, runs: runs, body)
-    result.note = String(format: "CPU %.1f ms/run", (cpuSeconds() - before) / Double(runs + 1) * 1000)
+    result.note = String(format: "CPU %.1f ms/run", (cpuSeconds() - before) / Double(effectiveRuns(runs) + 1) * 1000)
     return result
 }

@@ -1,8 +1,9 @@
 import Foundation
 import LinAlg
 
-// pom-bench [--json] [GROUP ...]: runs the named benchmark groups (all by default) and prints
-// one line per benchmark, or JSON lines with --json. Each group lives in its own file.
+// pom-bench [--json] [--quick] [GROUP ...]: runs the named benchmark groups (all by default) and prints
+// one line per benchmark, or JSON lines with --json; --quick runs them on about a tenth of the data.
+// Each group lives in its own file.
 let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("blas", blasBenchmarks),
     ("survival", survivalBenchmarks),
@@ -18,13 +19,15 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
 BLASRuntime.selectFastKernel()
 var arguments = Array(CommandLine.arguments.dropFirst())
 let json = arguments.contains("--json")
-arguments.removeAll { $0 == "--json" }
+quickMode = arguments.contains("--quick")
+arguments.removeAll { $0 == "--json" || $0 == "--quick" }
 let unknown = arguments.filter { name in !groups.contains { $0.name == name } }
 if !unknown.isEmpty {
     FileHandle.standardError.write(Data("unknown group(s) \(unknown); groups: \(groups.map(\.name))\n".utf8))
     exit(2)
 }
 let header = "machine: \(CPUFeatures.current.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BLASRuntime.summary)"
+    + (quickMode ? "; quick sizes" : "")
 if json {
     print(String(decoding: try JSONSerialization.data(withJSONObject: ["machine": header]), as: UTF8.self))
 } else {
