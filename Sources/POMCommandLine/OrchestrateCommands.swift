@@ -18,6 +18,9 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "The A/B experiment to run (customers are assigned by a salted hash, fixed at the first run).")
     var experiment: String?
 
+    @Option(help: "Salt of the experiment's assignment hash when the experiment is new (default: random); fixed in the store at first use.")
+    var experimentSalt: String?
+
     @Option(help: "Share of customers in the experiment's treatment arm (model), the rest are control (the flows' defaults).")
     var treatmentShare: Double = 0.5
 
@@ -31,7 +34,7 @@ public struct RunOptions: ParsableArguments {
     var flow: String?
 
     @Option(help: "An optimise step's message goes out within this many hours; the model chooses the weekday and hour window within it.")
-    var sendWindowHours: Double = 48
+    var sendWindowHours: Double = 6
 
     @Option(help: "Go-live date: only invoices issued on or after it (YYYY-MM-DD) are enrolled.")
     var enrolFrom: String?
@@ -68,7 +71,7 @@ public struct RunOptions: ParsableArguments {
     /// The experiment (fixed in the store at its first use) and the treatment model, if any.
     func resolve(store: any CaseQueue, now: Date) async throws -> (Experiment?, (any DeliveryModel)?) {
         guard let name = experiment else { return (nil, nil) }
-        let e = try await Experiment.resolve(Experiment(name: name, salt: Experiment.newSalt(), treatmentShare: treatmentShare, model: model),
+        let e = try await Experiment.resolve(Experiment(name: name, salt: experimentSalt ?? Experiment.newSalt(), treatmentShare: treatmentShare, model: model),
                                              in: store, now: now)
         return (e, try await promotedModel(store: store, name: e.model ?? model))
     }
