@@ -96,9 +96,12 @@ struct CrashSafetyTests {
         try fixture.store(reference)
         let referenceSpool = fixture.directory + "/spool-reference"
         let referenceConfig = try fixture.spoolConfiguration(referenceSpool)
+        var durations: [Double] = []
         for day in days {
+            let started = Date()
             let r = try Binaries.run("pom-orchestrate", ["run", "--store", reference, "--as-of", day, "--channels", referenceConfig])
             try #require(r.status == 0, "\(r.stderr)")
+            durations.append(Date().timeIntervalSince(started))
         }
         let expected = try OrchestratorFixture.spooled(referenceSpool)
         try #require(expected.count > 100, "the reference runs sent \(expected.count) messages")
@@ -109,15 +112,17 @@ struct CrashSafetyTests {
         let config = try fixture.spoolConfiguration(spool)
         var rng = Xoshiro256(seed: 2026)
         var kills = 0
-        for day in days {
+        for (d, day) in days.enumerated() {
             var finished = false
             var attempts = 0
+            var killedToday = 0
             while !finished {
                 attempts += 1
-                // Kill points spread over the run: from start-up to well past its usual length.
-                let delay = attempts > 12 ? 600 : 0.02 + rng.uniform() * 0.6
+                // Kill points spread over the run, from start-up to near the end of an uninterrupted
+                // run of the same day, until three runs of the day were killed; then it may finish.
+                let delay = killedToday >= 3 || attempts > 20 ? 600 : rng.uniform() * 0.9 * durations[d]
                 finished = try runOrKill(["run", "--store", killed, "--as-of", day, "--channels", config], after: delay)
-                if !finished { kills += 1 }
+                if !finished { kills += 1; killedToday += 1 }
             }
         }
         #expect(kills >= 10, "only \(kills) runs were killed mid-way")
@@ -140,9 +145,12 @@ struct CrashSafetyTests {
         try fixture.store(reference)
         let referenceSpool = fixture.directory + "/spool-reference"
         let referenceConfig = try fixture.spoolConfiguration(referenceSpool)
+        var durations: [Double] = []
         for day in days {
+            let started = Date()
             let r = try Binaries.run("pom-orchestrate", ["run", "--store", reference, "--as-of", day, "--channels", referenceConfig])
             try #require(r.status == 0, "\(r.stderr)")
+            durations.append(Date().timeIntervalSince(started))
         }
         let expected = try OrchestratorFixture.spooled(referenceSpool)
         try #require(expected.count > 100)
@@ -153,6 +161,7 @@ struct CrashSafetyTests {
         let spool = fixture.directory + "/spool-shared"
         let config = try fixture.spoolConfiguration(spool)
         let kills = Counter()
+        let runLength = durations
         for (d, day) in days.enumerated() {
             // Both workers run the day at once; each is killed at random points and restarted under
             // its name until one of its runs completes.
@@ -165,7 +174,9 @@ struct CrashSafetyTests {
                     var attempts = 0
                     while true {
                         attempts += 1
-                        let delay = attempts > 8 ? 600 : 0.05 + rng.uniform() * 0.8
+                        // Within the length of an uninterrupted run of the day (on the faster SQLite
+                        // store, so early kill points are favoured), twice per worker and day.
+                        let delay = attempts > 2 ? 600 : rng.uniform() * 1.5 * runLength[d]
                         guard let finished = try? runOrKill(["run", "--store", shared, "--as-of", day, "--channels", config, "--worker", worker],
                                                             after: delay) else { return }
                         if finished { return }
