@@ -79,7 +79,7 @@ public struct Experiment: Sendable, Hashable, Codable {
 }
 
 /// Microseconds since the epoch, the store's instant unit.
-func micros(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
+func micros(_ d: Date) -> Int64 { LiveFeatures.micros(d) }
 
 /// The instant of `micros` microseconds since the epoch.
 func date(micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
