@@ -126,7 +126,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
         .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine", "Tabular"]),
     ],
     swiftLanguageModes: [.v6]
 )
