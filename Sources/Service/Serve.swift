@@ -15,6 +15,9 @@ extension ServiceApp {
         let store = try await openStore(storeURL)
         do {
             let runtime = try await ServiceRuntime.start(configuration: configuration, store: store, logger: logger)
+            if configuration.channelsFile == nil {
+                logger.warning("no channel configuration (channels, POM_CHANNELS): reactions to events cannot send; their messages fail")
+            }
             let app = application(router: router(runtime: runtime), runtime: runtime) { port in
                 logger.info("listening", metadata: ["host": .string(configuration.host), "port": .stringConvertible(port),
                                                     "model": .string(runtime.orchestrator.model.map { "\($0.name)@\($0.version)" } ?? "none"),
