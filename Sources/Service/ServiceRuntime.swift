@@ -145,7 +145,9 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
             if e.kind == .bouncedHard { metrics.bounce(hard: true) }
             if e.kind == .bouncedSoft { metrics.bounce(hard: false) }
         }
-        if result.signals.contains(where: { $0.kind != .delivered && $0.kind != .contactData }) {
+        // A reaction run only when a signal reached a case the orchestrator runs (one with a case state).
+        let moving = Set(result.signals.filter { $0.kind != .delivered && $0.kind != .contactData }.map { [$0.customerId, $0.invoiceId] })
+        if !moving.isEmpty, try await !store.existing(moving, in: Schema.caseStates).isEmpty {
             lock.withLock { reactionPending = true }
         }
         return outcomes
