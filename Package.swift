@@ -5,6 +5,7 @@ import PackageDescription
 //   executables -> POMCommandLine -> FeatureStoreBackends -> FeatureStoreSQLite / FeatureStorePostgres
 //   -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
 //   POMCommandLine -> Flows -> Vocabulary (+ Yams); POMCommandLine -> ContactData (Foundation only)
+//   POMCommandLine -> Service (Hummingbird) -> Orchestrator / Decisioning / FeatureStoreBackends
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
@@ -34,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -92,12 +96,27 @@ let package = Package(
                 "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The HTTP service: delivery webhooks, the decision API, health and metrics.
+        .target(
+            name: "Service",
+            dependencies: [
+                "Orchestrator", "Decisioning", "FeatureStore", "FeatureStoreBackends", "Vocabulary", "Channels", "Flows",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]),
         .target(
             name: "POMCommandLine",
             dependencies: [
                 "LinAlg", "Tabular", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Simulator", "Orchestrator", "Reports",
-                "Flows", "ContactData", "Channels", "Decisioning",
+                "Flows", "ContactData", "Channels", "Decisioning", "Service",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "pom-train", dependencies: ["POMCommandLine", "LinAlg"]),
         .executableTarget(name: "pom-orchestrate", dependencies: ["POMCommandLine", "LinAlg"]),
@@ -127,6 +146,20 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
         .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine", "Tabular"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "Service", "Orchestrator", "FeatureStore", "FeatureStoreBackends", "Simulator", "Decisioning", "Optimizer",
+                "Vocabulary", "Channels", "LinAlg", "Flows",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

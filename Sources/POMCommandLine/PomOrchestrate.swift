@@ -7,7 +7,7 @@ public struct PomOrchestrate: AsyncParsableCommand {
         abstract: "Run dunning flows with model-chosen channel, tone and send time.",
         version: pomVersion,
         subcommands: [Doctor.self, Run.self, Ingest.self, Status.self, ClosedLoopCommand.self, FlowsCommand.self, ActionsCommand.self,
-                      ContactCommand.self])
+                      ContactCommand.self, Serve.self])
 
     public init() {}
 }
