@@ -5,6 +5,7 @@ import PackageDescription
 //   executables -> POMCommandLine -> FeatureStoreBackends -> FeatureStoreSQLite / FeatureStorePostgres
 //   -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
 //   POMCommandLine -> Flows -> Vocabulary (+ Yams); POMCommandLine -> ContactData (Foundation only)
+//   Service (Hummingbird) -> PaymentPage -> Orchestrator -> Channels -> QRCodes -> CQREncode / CPNG
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
@@ -21,6 +22,8 @@ let package = Package(
         .library(name: "Flows", targets: ["Flows"]),
         .library(name: "ContactData", targets: ["ContactData"]),
         .library(name: "Decisioning", targets: ["Decisioning"]),
+        .library(name: "PaymentPage", targets: ["PaymentPage"]),
+        .library(name: "Service", targets: ["Service"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -34,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian, seen by LinAlg only.
@@ -43,6 +47,13 @@ let package = Package(
         .systemLibrary(
             name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]),
+        // C libraries from Debian, seen by QRCodes only: QR code symbols and PNG images.
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
 
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
@@ -50,11 +61,13 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
+        // QR codes (libqrencode) rendered as SVG and PNG (libpng), for letters and the payment page.
+        .target(name: "QRCodes", dependencies: ["CQREncode", "CPNG"]),
         // Channel adapters (HTTP provider, spool, dry run, simulated world) and message templates.
         .target(
             name: "Channels",
             dependencies: [
-                "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                "Vocabulary", "FeatureStore", "Simulator", "LinAlg", "QRCodes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -92,6 +105,17 @@ let package = Package(
                 "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // The payment page: tokens, QR codes, invoice page, payment and contact enrichment (no HTTP server).
+        .target(
+            name: "PaymentPage",
+            dependencies: [
+                "Orchestrator", "FeatureStore", "ContactData", "Channels", "Vocabulary", "QRCodes",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // The HTTP service (Hummingbird): routes over the domain targets.
+        .target(
+            name: "Service",
+            dependencies: ["PaymentPage", .product(name: "Hummingbird", package: "hummingbird")]),
         .target(
             name: "POMCommandLine",
             dependencies: [
@@ -114,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "ChannelsTests",
             dependencies: [
-                "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg", "QRCodes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -127,6 +151,19 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
         .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
+        .testTarget(name: "QRCodesTests", dependencies: ["QRCodes"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "PaymentPageTests",
+            dependencies: ["PaymentPage", "QRCodes", "Orchestrator", "FeatureStoreBackends", "Channels", "Flows", "Vocabulary", "ContactData"]),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "Service", "PaymentPage", "QRCodes", "Orchestrator", "FeatureStoreBackends", "Channels", "Flows", "Vocabulary",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
