@@ -32,7 +32,7 @@ enum PageLayout {
     static let css = """
     :root{color-scheme:light;--ink:#1b1b1b;--muted:#505a5f;--accent:#00598a;--error:#b10e1e;--line:#b1b4b6}
     *{box-sizing:border-box}
-    body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#fff}
+    body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:#fff;overflow-wrap:break-word}
     header,main{max-width:40rem;margin:0 auto;padding:1rem}
     header{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem;border-bottom:1px solid var(--line)}
     .payee{font-weight:600;margin:0}
@@ -49,7 +49,7 @@ enum PageLayout {
     .field{margin:0 0 1.25rem;border:0;padding:0}
     label,legend{display:block;font-weight:600}
     .hint{color:var(--muted);margin:.125rem 0 .375rem}
-    input[type=email],input[type=tel]{width:100%;font:inherit;padding:.5rem;border:2px solid var(--ink);border-radius:0}
+    input[type=email],input[type=tel]{width:100%;max-width:100%;font:inherit;padding:.5rem;border:2px solid var(--ink);border-radius:0}
     input:focus,button:focus,a:focus{outline:3px solid #ffdd00;outline-offset:0}
     .choice{display:flex;align-items:flex-start;gap:.5rem;margin:.375rem 0}
     .choice input{width:1.5rem;height:1.5rem;margin:0;flex:none}

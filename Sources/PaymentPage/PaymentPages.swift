@@ -425,11 +425,11 @@ public final class PaymentPages: Sendable {
         }
         main += "</fieldset>\n"
         let consentError = errorFor("consent")
-        main += "<div class=\"field choice\(consentError == nil ? "" : " has-error")\">\n"
+        main += "<div class=\"field\(consentError == nil ? "" : " has-error")\">\n"
         if let consentError { main += "<p id=\"consent-error\" class=\"error-message\">\(e(consentError.message))</p>\n" }
-        main += "<input type=\"checkbox\" id=\"consent\" name=\"consent\" value=\"yes\"\(contact.consent ? " checked" : "")"
+        main += "<div class=\"choice\"><input type=\"checkbox\" id=\"consent\" name=\"consent\" value=\"yes\"\(contact.consent ? " checked" : "")"
         main += consentError == nil ? ">" : " aria-describedby=\"consent-error\" aria-invalid=\"true\">"
-        main += "<label for=\"consent\">\(e(text.consentLabel))</label>\n</div>\n"
+        main += "<label for=\"consent\">\(e(text.consentLabel))</label></div>\n</div>\n"
         main += "<button type=\"submit\" id=\"save-button\">\(e(text.saveButton))</button>\n</form>\n</section>"
         let title = (errors.isEmpty ? "" : text.errorTitlePrefix) + text.title
         return html(status, text, PageLayout.document(text: text, title: title, payee: configuration.creditorName,

@@ -209,6 +209,13 @@ struct BrowserTab {
 
     func evaluate(_ expression: String) async throws -> Any? { try await browser.evaluate(expression, session: session) }
 
+    /// A PNG screenshot of the whole page (for a person to look at).
+    func screenshot() async throws -> Data {
+        let r = try await browser.call("Page.captureScreenshot", ["format": "png", "captureBeyondViewport": true], session: session)
+        guard let b64 = r["data"] as? String, let data = Data(base64Encoded: b64) else { throw Chromium.Failure(description: "no screenshot") }
+        return data
+    }
+
     /// Focuses the element with `id` and types `text` into it, as a keyboard would.
     func type(_ text: String, into id: String) async throws {
         _ = try await evaluate("(() => { const e = document.getElementById('\(id)'); e.scrollIntoView(); e.focus(); e.select && e.select(); return true })()")

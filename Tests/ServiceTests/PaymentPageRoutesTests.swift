@@ -154,6 +154,12 @@ struct PaymentPageRoutesTests {
             // The page fits a phone's width without horizontal scrolling.
             #expect(try await tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth") as? Bool == true)
 
+            // POM_KEEP_PAGE=DIR keeps phone-sized screenshots of the page and of the form with its messages.
+            let keep = ProcessInfo.processInfo.environment["POM_KEEP_PAGE"].flatMap { $0.isEmpty ? nil : $0 }
+            if let keep {
+                try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+                try await tab.screenshot().write(to: URL(fileURLWithPath: keep + "/page.png"))
+            }
             // First a wrong address and no consent.
             try await tab.type("erika(at)mustermann.de", into: "email")
             try await tab.click("preferred-email")
@@ -165,6 +171,10 @@ struct PaymentPageRoutesTests {
             #expect(try await tab.evaluate("document.getElementById('email').getAttribute('aria-describedby')") as? String == "email-hint email-error")
             #expect(try await tab.evaluate("document.getElementById('preferred-email').checked") as? Bool == true)
             #expect(try await f.events(.contactSubmitted).isEmpty)
+            if let keep { try await tab.screenshot().write(to: URL(fileURLWithPath: keep + "/form-errors.png")) }
+            #expect(try await tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth") as? Bool == true)
+            // The consent message stands above its checkbox, not beside it.
+            #expect(try await tab.evaluate("document.getElementById('consent-error').getBoundingClientRect().bottom <= document.getElementById('consent').getBoundingClientRect().top") as? Bool == true)
 
             // Then corrected, with consent.
             try await tab.type("erika@mustermann.de", into: "email")
