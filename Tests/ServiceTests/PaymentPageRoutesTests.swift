@@ -216,6 +216,10 @@ struct PaymentPageRoutesTests {
         let qr = try QRCode(text: link + "?src=qr")
         #expect(html.contains(qr.svg(moduleSize: 4, margin: 4, title: "Jetzt bezahlen")))
         #expect(html.contains("<div class=\"address\">Erika Mustermann<br>Hauptstrasse 1<br>10115 Berlin<br></div>"))
+        if let keep = ProcessInfo.processInfo.environment["POM_KEEP_PAGE"], !keep.isEmpty {
+            try FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            try html.write(toFile: keep + "/letter.html", atomically: true, encoding: .utf8)
+        }
         let other = try #require(letters.first { $0.customerId == "C8" })
         let link8 = try #require(other.metadata.paymentLink)
 
