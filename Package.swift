@@ -150,7 +150,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
         .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine", "Tabular"]),
         .testTarget(name: "QRCodesTests", dependencies: ["QRCodes"], exclude: ["Fixtures"]),
         .testTarget(
             name: "PaymentPageTests",

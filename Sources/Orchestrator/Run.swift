@@ -20,11 +20,12 @@ public struct RunConfiguration: Sendable {
     public var quietHours: QuietHours? = QuietHours(startHour: 20, endHour: 8)
     /// Per-channel rules (no robocalls on Sundays, ...).
     public var channelRules: [ChannelRule] = ChannelRule.standard
-    /// An `optimise` step's message goes out within this many hours: the model chooses the hour
-    /// window within it. Longer windows let the model wait for a better weekday, but the wait
-    /// itself delays payment, which the reward (paid within H days of the message) does not see;
-    /// in the simulator 6 h won the A/B test (median time to pay 6.4 d vs 7.0 d, p = 0.003) where
-    /// 24 h and 48 h did not.
+    /// An `optimise` step's message goes out within this many hours of the earliest time any
+    /// allowed action can go out: the model chooses the weekday and hour window within it. Longer
+    /// windows let the model wait for a better weekday, but the wait itself delays payment, which
+    /// the reward (paid within H days of the message) does not see. With 6 h the demo's A/B test
+    /// (8,000 customers, 60 days) found the treatment's mean time to pay within 30 days 1.1 d
+    /// shorter (log-rank p = 0.003).
     public var sendWindowHours: Double = 6
     /// The local hour a flow's own send steps go out at.
     public var defaultSendHour: Int = 10

@@ -226,12 +226,14 @@ extension Orchestrator {
         if facts.arm == .treatment, let model, let context {
             // The model chooses tone and time within the preferred channel.
             var set = candidates(facts, channels: wish.map { [$0] } ?? channels, tones: tones)
-            // The step's message goes out within the send window: the model chooses when within it.
-            let latest = asOf.addingTimeInterval(configuration.sendWindowHours * 3600)
-            for index in Array(set) where index < DeliveryAction.count {
-                if sendTime(for: DeliveryAction(index: index), asOf: asOf, zone: facts.timeZone) > latest { set.remove(index) }
-            }
-            guard !set.isEmpty else { return .done(raised: [.noContactPoint]) }
+            // The step's message goes out within the send window, which opens at the earliest time any
+            // allowed action can go out (a step that falls due at night waits for the morning's
+            // windows instead of finding none): the model chooses when within it.
+            let times = Array(set).filter { $0 < DeliveryAction.count }
+                .map { ($0, sendTime(for: DeliveryAction(index: $0), asOf: asOf, zone: facts.timeZone)) }
+            guard let opens = times.map(\.1).min() else { return .done(raised: [.noContactPoint]) }
+            let latest = opens.addingTimeInterval(configuration.sendWindowHours * 3600)
+            for (index, at) in times where at > latest { set.remove(index) }
             let runKey = PolicyRuntime.key(runId)
             let amount = Double(Schema.invoices.value(facts.invoice, "amount_minor").integer!) / 100
             let choice = try model.decide(context: context, candidates: set, amountDue: amount, runKey: runKey,

@@ -335,11 +335,14 @@ public struct Status: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
+    @Option(help: "Also count the active cases whose next step was due by this instant (a date or an ISO 8601 instant).")
+    var asOf: String?
+
     public init() {}
 
     public func run() async throws {
         let store = try await storeOptions.open()
-        let status = try await OrchestratorStatus.read(from: store)
+        let status = try await OrchestratorStatus.read(from: store, asOf: try asOf.map { try parseAsOf($0) })
         try await store.close()
         print(status.text)
     }

@@ -2,9 +2,13 @@ import Foundation
 
 /// Runs pom's built executables as a user would, in a child process.
 enum Binaries {
-    /// The directory holding the built products (the test bundle sits beside the executables).
+    /// The directory holding the built products: `POM_BIN` when set (`scripts/scale-out` points it at
+    /// the release build), else the test bundle's own directory, beside the debug executables.
     static let productsDirectory: URL = {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if let bin = ProcessInfo.processInfo.environment["POM_BIN"], !bin.isEmpty {
+            return URL(fileURLWithPath: bin, isDirectory: true)
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     }()
 
     struct Output {

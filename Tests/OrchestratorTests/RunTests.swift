@@ -169,6 +169,32 @@ struct RunTests {
             try await o.store.close()
         }
     }
+
+    @Test("A/B: an optimise step that falls due at night is the model's choice in the morning, not a fallback",
+          arguments: Backend.allCases)
+    func optimiseAtNight(_ backend: Backend) async throws {
+        let e = Experiment(name: "spring", salt: "t", treatmentShare: 0.5, model: "uniform")
+        try #require(e.arm(of: "C1") == .treatment)
+        let (o, _) = try await orchestrator(backend, experiment: e, model: UniformModel())
+        _ = try await o.run(asOf: preDue)
+        // Day 3 of the flow is 2026-03-04; its run at 00:30 Berlin (23:30 UTC) has no hour window
+        // within six hours of now, only from 08:00 on.
+        let night = Date(timeIntervalSince1970: 1_772_580_600)  // 2026-03-03T23:30:00Z
+        _ = try await o.run(asOf: night)
+        let d = Schema.decisions
+        let rows = try await o.store.allRows(of: d).filter { d.value($0, "decided_at").integer! == micros(night) }
+        let row = try #require(rows.first)
+        #expect(rows.count == 1)
+        #expect(d.value(row, "policy").text == "uniform")
+        let m = Schema.messages
+        let message = try #require(try await o.store.allRows(of: m).first { m.value($0, "decision_id").text == d.value(row, "id").text })
+        let at = Double(m.value(message, "scheduled_at").integer!) / 1e6
+        // Berlin is UTC+1 in March: 08:00-14:00 local is 07:00-13:00 UTC on 2026-03-04.
+        #expect(at >= 1_772_607_600 && at <= 1_772_629_200, "scheduled at \(Date(timeIntervalSince1970: at))")
+        #expect(m.value(message, "channel").text == d.value(row, "channel").text)
+        #expect(try await messages(o.store).allSatisfy { !$0.id.contains("backup") })
+        try await o.store.close()
+    }
 }
 
 extension Decision {
