@@ -6,6 +6,7 @@ import PackageDescription
 //   -> FeatureStore / Optimizer -> Vocabulary / Tabular / LinAlg -> CBLAS / CLAPACKE
 //   POMCommandLine -> Flows -> Vocabulary (+ Yams); POMCommandLine -> ContactData (Foundation only)
 //   POMCommandLine -> Service (Hummingbird) -> Orchestrator / Decisioning / FeatureStoreBackends
+//   Service (Hummingbird) -> PaymentPage -> Orchestrator -> Channels -> QRCodes -> CQREncode / CPNG
 let package = Package(
     name: "pom",
     platforms: [.macOS(.v14)],
@@ -22,6 +23,8 @@ let package = Package(
         .library(name: "Flows", targets: ["Flows"]),
         .library(name: "ContactData", targets: ["ContactData"]),
         .library(name: "Decisioning", targets: ["Decisioning"]),
+        .library(name: "PaymentPage", targets: ["PaymentPage"]),
+        .library(name: "Service", targets: ["Service"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
@@ -47,6 +50,13 @@ let package = Package(
         .systemLibrary(
             name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke",
             providers: [.apt(["liblapacke-dev"])]),
+        // C libraries from Debian, seen by QRCodes only: QR code symbols and PNG images.
+        .systemLibrary(
+            name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
 
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
@@ -54,11 +64,13 @@ let package = Package(
         .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
+        // QR codes (libqrencode) rendered as SVG and PNG (libpng), for letters and the payment page.
+        .target(name: "QRCodes", dependencies: ["CQREncode", "CPNG"]),
         // Channel adapters (HTTP provider, spool, dry run, simulated world) and message templates.
         .target(
             name: "Channels",
             dependencies: [
-                "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                "Vocabulary", "FeatureStore", "Simulator", "LinAlg", "QRCodes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -96,11 +108,18 @@ let package = Package(
                 "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        // The HTTP service: delivery webhooks, the decision API, health and metrics.
+        // The payment page: tokens, QR codes, invoice page, payment and contact enrichment (no HTTP server).
+        .target(
+            name: "PaymentPage",
+            dependencies: [
+                "Orchestrator", "FeatureStore", "ContactData", "Channels", "Vocabulary", "QRCodes",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // The HTTP service: delivery webhooks, the payment page, the decision API, health and metrics.
         .target(
             name: "Service",
             dependencies: [
-                "Orchestrator", "Decisioning", "FeatureStore", "FeatureStoreBackends", "Vocabulary", "Channels", "Flows",
+                "PaymentPage", "Orchestrator", "Decisioning", "FeatureStore", "FeatureStoreBackends", "Vocabulary", "Channels", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "ChannelsTests",
             dependencies: [
-                "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg",
+                "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg", "QRCodes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -146,11 +165,15 @@ let package = Package(
         .testTarget(name: "FlowsTests", dependencies: ["Flows", "Vocabulary", "LinAlg"]),
         .testTarget(name: "ContactDataTests", dependencies: ["ContactData"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["POMCommandLine", "Tabular"]),
+        .testTarget(name: "QRCodesTests", dependencies: ["QRCodes"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "PaymentPageTests",
+            dependencies: ["PaymentPage", "QRCodes", "Orchestrator", "FeatureStoreBackends", "Channels", "Flows", "Vocabulary", "ContactData"]),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "Service", "Orchestrator", "FeatureStore", "FeatureStoreBackends", "Simulator", "Decisioning", "Optimizer",
-                "Vocabulary", "Channels", "LinAlg", "Flows",
+                "Service", "PaymentPage", "QRCodes", "Orchestrator", "FeatureStore", "FeatureStoreBackends", "Simulator", "Decisioning",
+                "Optimizer", "Vocabulary", "Channels", "LinAlg", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

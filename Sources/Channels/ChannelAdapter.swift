@@ -56,6 +56,12 @@ public enum Recipient: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The lines of a postal address; empty for any other recipient.
+    public var postalLines: [String] {
+        if case .postal(let lines) = self { return lines }
+        return []
+    }
+
     /// The kind of contact point this recipient is.
     public var contactKind: ContactKind {
         switch self {

@@ -14,6 +14,7 @@ import FeatureStore
 /// | `pending/<channel>/<sha256(key)>.json` | a message taken by `send`, not yet in a batch |
 /// | `sent/<channel>/<sha256(key)>.json` | a message in a sealed batch (the idempotency index) |
 /// | `letter/batch-000001.txt` | a print batch: the letters, separated by form feeds |
+/// | `letter/batch-000001/0001-<hash>.html` | the printable document of each letter that has one (address field, text, QR code of the payment link) |
 /// | `email/batch-000001/0001-<hash>.eml` | the e-mails of a batch, one file each |
 /// | `<channel>/batch-000001.jsonl` | SMS, push, WhatsApp, robocall: one JSON object per message |
 /// | `<channel>/batch-000001.manifest.csv` | the batch's manifest; **its presence seals the batch** |
@@ -125,6 +126,19 @@ public actor SpoolAdapter: ChannelAdapter {
             case .letter:
                 content = dir.appendingPathComponent(stem + ".txt")
                 try Files.writeAtomically(Data(records.map { PrintBatch.letter($0.1.message) }.joined(separator: "\u{0C}\n").utf8), to: content)
+                let documents = records.enumerated().filter { $0.element.1.message.bodyHTML != nil }
+                if !documents.isEmpty {
+                    let folder = dir.appendingPathComponent(stem, isDirectory: true)
+                    let temp = dir.appendingPathComponent("." + stem + ".tmp", isDirectory: true)
+                    try? FileManager.default.removeItem(at: temp)
+                    try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+                    for (k, (_, r)) in documents {
+                        let name = pad4(k + 1) + "-" + Files.sha256Hex(r.message.idempotencyKey).prefix(16) + ".html"
+                        try Files.writeAtomically(Data(r.message.bodyHTML!.utf8), to: temp.appendingPathComponent(name))
+                    }
+                    try? FileManager.default.removeItem(at: folder)  // an unsealed batch left by a crash
+                    try Files.move(temp, to: folder)
+                }
             case .email:
                 content = dir.appendingPathComponent(stem, isDirectory: true)
                 let temp = dir.appendingPathComponent("." + stem + ".tmp", isDirectory: true)

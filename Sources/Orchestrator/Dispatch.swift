@@ -116,7 +116,8 @@ extension Orchestrator {
         let invoiceId = it.value(invoice, "id").text!
         let due = CalendarDate(parsing: it.value(invoice, "due_date").text!)!
         let link = configuration.paymentLinkBase + "/p/" + PaymentLink.token(customerId: cu.value(customer, "id").text!, invoiceId: invoiceId,
-                                                                            secret: configuration.linkSecret)
+                                                                            secret: configuration.linkSecret,
+                                                                            expires: asOf.addingTimeInterval(Double(configuration.paymentLinkDays) * 86_400))
         let template = mt.value(m, "template").text!
         let purpose = MessagePurpose(templateName: template) ?? .reminder
         let tone = Tone(rawValue: mt.value(m, "tone").text!) ?? .neutral
@@ -124,7 +125,7 @@ extension Orchestrator {
                             currency: it.value(invoice, "currency").text!, dueDate: due,
                             asOf: LocalClock.date(asOf, in: LocalClock.zone(cu.value(customer, "time_zone").text!)),
                             paymentDeadline: LocalClock.date(asOf, in: .gmt).adding(days: 7), paymentLink: link,
-                            creditorName: configuration.creditorName)
+                            creditorName: configuration.creditorName, postalAddress: recipient.postalLines)
         let rendered = templates.render(channel, purpose: purpose, tone: tone, locale: locale, data: data)
         return OutgoingMessage(messageId: mt.value(m, "id").text!, idempotencyKey: mt.value(m, "idempotency_key").text!,
                                customerId: cu.value(customer, "id").text!, invoiceId: invoiceId, channel: channel,

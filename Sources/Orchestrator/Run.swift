@@ -38,6 +38,8 @@ public struct RunConfiguration: Sendable {
     public var paymentLinkBase: String = "https://pay.example.com"
     /// The secret that signs payment-page tokens (`PaymentLink`).
     public var linkSecret: String = "pom-development-secret"
+    /// Days a payment link in a message stays valid after the run that wrote it.
+    public var paymentLinkDays: Int = 180
     /// The creditor's name in messages.
     public var creditorName: String = "pom demo GmbH"
     /// Attempts before a message that keeps failing with retryable errors is given up (`provider_error`).

@@ -210,15 +210,22 @@ extension Orchestrator {
         return .done(raised: [])
     }
 
-    /// `optimise`: the model chooses in the treatment arm; the step's defaults elsewhere.
+    /// `optimise`: the model chooses in the treatment arm; the step's defaults elsewhere. A channel
+    /// the customer preferred (on the payment page) wins when the step lists it and a valid,
+    /// consented contact point carries it: the model then chooses only tone and time.
     func optimise(_ step: DueStep, _ facts: inout CaseFacts, _ stored: inout StoredProgress, asOf: Date, runId: String,
                   context: LiveContext?, writes: inout PlanWrites, summary: inout RunSummary) throws -> StepOutcome {
         let s = step.settings
         let purpose = s.string("purpose").flatMap(SendPurpose.init(rawValue:)) ?? .reminder
         let channels = Set((s.strings("channels") ?? Channel.allCases.map(\.rawValue)).compactMap(Channel.init(rawValue:)))
         let tones = Set((s.strings("tones") ?? Tone.allCases.map(\.rawValue)).compactMap(Tone.init(rawValue:)))
+        // The channel the customer asked for (payment page), when the step allows it and it can be reached.
+        var wish = Schema.customers.value(facts.customer, "preferred_channel").text.flatMap(Channel.init(rawValue:))
+        if let w = wish, !channels.contains(w) { wish = nil }
+        if let w = wish, case .failure = contactPoint(for: w, in: facts.points) { wish = nil }
         if facts.arm == .treatment, let model, let context {
-            var set = candidates(facts, channels: channels, tones: tones)
+            // The model chooses tone and time within the preferred channel.
+            var set = candidates(facts, channels: wish.map { [$0] } ?? channels, tones: tones)
             // The step's message goes out within the send window, which opens at the earliest time any
             // allowed action can go out (a step that falls due at night waits for the morning's
             // windows instead of finding none): the model chooses when within it.
@@ -237,10 +244,12 @@ extension Orchestrator {
             }
             return .done(raised: [])
         }
-        // The flow's default: the default channel when it can be reached, else the first allowed one that can.
-        let preferred = s.string("default_channel").flatMap(Channel.init(rawValue:)) ?? .email
+        // The flow's default: the customer's preferred channel, else the default channel when it can be
+        // reached, else the first allowed one that can.
+        let fallback = s.string("default_channel").flatMap(Channel.init(rawValue:)) ?? .email
         let tone = s.string("default_tone").flatMap(Tone.init(rawValue:)) ?? .neutral
-        let order = [preferred] + Channel.allCases.filter { $0 != preferred && channels.contains($0) }
+        let first = wish.map { [$0] } ?? []
+        let order = first + [fallback].filter { !first.contains($0) } + Channel.allCases.filter { $0 != fallback && !first.contains($0) && channels.contains($0) }
         for channel in order {
             if case .success = contactPoint(for: channel, in: facts.points) {
                 return try send(step, channel: channel, tone: tone, purpose: purpose, choice: nil, &facts, &stored, asOf: asOf,

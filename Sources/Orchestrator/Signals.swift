@@ -8,8 +8,10 @@ extension Orchestrator {
     /// the step that sent the message, a soft bounce `undeliverable`, a visit starts the
     /// visited-not-paid clock, a full payment ends the flow — and makes the case due at once, so
     /// that the next run (`react: true` runs it right away) sends the backup.
+    /// - Parameter extra: further changes written first in the same transaction (e.g. the contact
+    ///   points a `contact_submitted` event names); nothing is written when no event is new.
     @discardableResult
-    public func ingest(_ events: [Event], asOf: Date, react: Bool = true) async throws -> (EventIngest.Result, RunSummary?) {
+    public func ingest(_ events: [Event], asOf: Date, react: Bool = true, with extra: [TableChange] = []) async throws -> (EventIngest.Result, RunSummary?) {
         let (changes, result) = try await EventIngest.plan(events, store: store)
         guard result.new > 0 else { return (result, nil) }
         let ct = Schema.caseStates
@@ -44,7 +46,7 @@ extension Orchestrator {
             states[key] = row
             touched.insert(key)
         }
-        try await store.apply(changes + [.upsert(TableRows(table: ct, rows: touched.sorted().map { states[$0]! }))])
+        try await store.apply(extra + changes + [.upsert(TableRows(table: ct, rows: touched.sorted().map { states[$0]! }))])
         guard react, !touched.isEmpty else { return (result, nil) }
         return (result, try await run(asOf: asOf))
     }

@@ -45,8 +45,8 @@ public struct RunOptions: ParsableArguments {
     @Option(help: "Secret that signs payment-page links (default: $POM_LINK_SECRET).")
     var linkSecret: String?
 
-    @Option(help: "Base URL of the payment page in messages.")
-    var paymentLinkBase: String = "http://127.0.0.1:8080"
+    @Option(help: "Public base URL of the payment page in messages and QR codes (default: $POM_PAYMENT_PAGE_URL, else http://127.0.0.1:8080).")
+    var paymentLinkBase: String?
 
     public init() {}
 
@@ -59,7 +59,7 @@ public struct RunOptions: ParsableArguments {
         var c = RunConfiguration()
         c.worker = worker
         c.batchSize = batch
-        c.paymentLinkBase = paymentLinkBase
+        c.paymentLinkBase = paymentLinkBase ?? ProcessInfo.processInfo.environment["POM_PAYMENT_PAGE_URL"] ?? "http://127.0.0.1:8080"
         c.defaultFlow = defaultFlow
         c.onlyFlow = flow
         c.sendWindowHours = sendWindowHours

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Vocabulary
 import FeatureStore
+import QRCodes
 @testable import Channels
 
 @Suite("Dry-run adapter")
@@ -229,6 +230,24 @@ struct SpoolConcurrencyTests {
             Mit dem QR-Code auf diesem Brief bezahlen Sie bequem online
             """))
         #expect(text.hasSuffix("Mit freundlichen Grüßen\nStadtwerke Musterstadt\n\n[ref M77]\n"))
+        // The printable document beside the batch: address field, text, and the QR code of the link.
+        let folder = batch.content.deletingPathExtension()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        #expect(files.count == 1 && files[0].hasPrefix("0001-") && files[0].hasSuffix(".html"))
+        let document = try String(contentsOf: folder.appendingPathComponent(files[0]), encoding: .utf8)
+        #expect(document == rendered.html)
+        #expect(document.contains("<html lang=\"de\">"))
+        #expect(document.contains("<div class=\"address\"></div>"))
+        let qr = try QRCode(text: "https://pay.example.com/p/77?src=qr")
+        #expect(document.contains(qr.svg(moduleSize: 4, margin: 4, title: "Jetzt bezahlen")))
+        #expect(document.contains("<figcaption><strong>Jetzt bezahlen</strong><br>https://pay.example.com/p/77</figcaption>"))
+        #expect(document.contains("<h1>1. Mahnung: Rechnung RE-77</h1>"))
+        // With the recipient's address in the case data, the address field holds it.
+        var addressed = data
+        addressed.postalAddress = ["Jana Schmidt", "Lindenweg 4", "04109 Leipzig"]
+        let withAddress = catalogue.render(.letter, purpose: .firstDunning, tone: .neutral, locale: "de-DE", data: addressed)
+        #expect(withAddress.html!.contains("<div class=\"address\">Jana Schmidt<br>Lindenweg 4<br>04109 Leipzig<br></div>"))
+        #expect(withAddress.text == rendered.text)
     }
 }
 

@@ -33,7 +33,11 @@ struct TemplateTests {
                             #expect(!part.contains("{{") && !part.contains("}}"), "\(label): \(part)")
                         }
                         #expect((r.subject != nil) == [.email, .letter, .push].contains(channel), "\(label)")
-                        #expect((r.html != nil) == (channel == .email), "\(label)")
+                        #expect((r.html != nil) == (channel == .email || channel == .letter), "\(label)")
+                        if channel == .letter {
+                            // The printable letter: the QR code of the link (none on a payment confirmation).
+                            #expect(r.html!.contains("<svg xmlns=\"http://www.w3.org/2000/svg\"") == (purpose != .paymentConfirmation), "\(label)")
+                        }
                         if channel != .robocall && purpose != .paymentConfirmation {
                             #expect(r.text.contains("https://pay.example.com/p/x7") || channel == .push, "\(label) lacks the payment link")
                         }

@@ -23,10 +23,25 @@ struct PaymentLinkTests {
         #expect(!token.contains("+") && !token.contains("/") && !token.contains("="))
     }
 
-    @Test("The signature is HMAC-SHA256 as computed independently (Python hmac), truncated to 16 bytes")
+    @Test("The signature is HMAC-SHA256 as computed independently (Python hmac), truncated to 12 bytes")
     func reference() throws {
-        // hmac.new(b"k", b"C1\x00I1\x001772445600", hashlib.sha256).digest()[:16], base64url without padding.
+        // p = b"C1\x00I1\x00" + struct.pack(">I", 1772445600);
+        // hmac.new(b"k", p, hashlib.sha256).digest()[:12], base64url without padding.
         let token = PaymentLink.token(customerId: "C1", invoiceId: "I1", secret: "k", expires: Date(timeIntervalSince1970: 1_772_445_600))
-        #expect(token == "QzEASTEAMTc3MjQ0NTYwMA.SVZ06Cuts8kGRinWaQcWzA")
+        #expect(token == "QzEASTEAaaVfoA.KzrFPlSLyhjAOu6j")
+        let seen = try #require(PaymentLink.inspect(token, secret: "k"))
+        #expect(seen.customerId == "C1" && seen.invoiceId == "I1" && seen.expires == 1_772_445_600)
+    }
+
+    @Test("Tokens are short enough for a small QR code: 56 characters for typical ids")
+    func length() throws {
+        let token = PaymentLink.token(customerId: "C-000123", invoiceId: "INV-2026-000123", secret: "k",
+                                      expires: Date(timeIntervalSince1970: 1_772_445_600))
+        #expect(token.count == 56)
+        // A token with a character outside base64url, padding or a truncated tag is refused.
+        #expect(PaymentLink.verify(token + "=", secret: "k", now: now) == nil)
+        #expect(PaymentLink.verify(String(token.dropLast(2)), secret: "k", now: now) == nil)
+        #expect(PaymentLink.verify(token, secret: "k", now: now) != nil)
+        #expect(PaymentLink.verify("+" + String(token.dropFirst()), secret: "k", now: now) == nil)
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Channels
 import FeatureStoreBackends
+import Flows
 import Foundation
 import Hummingbird
 import Logging
@@ -9,6 +10,7 @@ import NIOHTTP1
 import Orchestrator
 import Service
 import ServiceLifecycle
+import PaymentPage
 import Testing
 import Vocabulary
 
@@ -16,6 +18,11 @@ import Vocabulary
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
     var testDescription: String { rawValue }
+
+    /// SQLite always; PostgreSQL when `POM_TEST_POSTGRES_URL` is set (scripts/test sets it).
+    static var available: [Backend] {
+        (ProcessInfo.processInfo.environment["POM_TEST_POSTGRES_URL"] ?? "").isEmpty ? [.sqlite] : [.sqlite, .postgres]
+    }
 }
 
 struct MissingTestServer: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Foundation
 import Mustache
+import QRCodes
 import Vocabulary
 import FeatureStore
 
@@ -45,10 +46,13 @@ public struct CaseData: Sendable, Hashable {
     public var paymentLink: String
     /// Who is writing (the creditor), for sign-offs.
     public var creditorName: String
+    /// The recipient's postal address lines, for the address field of a letter's printable document.
+    public var postalAddress: [String]
 
     /// - Parameter paymentDeadline: defaults to `asOf` + 14 days.
     public init(customerName: String?, invoiceNumber: String, amountMinor: Int64, currency: String, dueDate: CalendarDate,
-                asOf: CalendarDate, paymentDeadline: CalendarDate? = nil, paymentLink: String, creditorName: String) {
+                asOf: CalendarDate, paymentDeadline: CalendarDate? = nil, paymentLink: String, creditorName: String,
+                postalAddress: [String] = []) {
         self.customerName = customerName
         self.invoiceNumber = invoiceNumber
         self.amountMinor = amountMinor
@@ -58,6 +62,7 @@ public struct CaseData: Sendable, Hashable {
         self.paymentDeadline = paymentDeadline ?? asOf.adding(days: 14)
         self.paymentLink = paymentLink
         self.creditorName = creditorName
+        self.postalAddress = postalAddress
     }
 
     /// The facts of `invoice` as of `asOf`.
@@ -85,7 +90,8 @@ public struct RenderedMessage: Sendable, Hashable {
     public var subject: String?
     /// The plain text body.
     public var text: String
-    /// The HTML body (e-mail only).
+    /// The HTML body of an e-mail, or the printable HTML document of a letter (address field,
+    /// text, and the QR code of the payment link with the link printed under it).
     public var html: String?
     /// The SMS encoding and segment count (SMS only).
     public var sms: SMSSegments?
@@ -100,7 +106,9 @@ public struct RenderedMessage: Sendable, Hashable {
 ///   per-channel limits (`sms.max_segments`, `push.max_characters` ...);
 /// - `<language>/locale.yaml`: number, currency and date formats and fixed phrases (`LocaleFormat`);
 /// - `<language>/<channel>.yaml`: `purpose: {tone: {subject?, body}}` for all nine purposes and three tones;
-/// - `layout/email.html`: the HTML frame of e-mails (Mustache, HTML-escaped).
+/// - `layout/email.html`: the HTML frame of e-mails (Mustache, HTML-escaped);
+/// - `layout/letter.html`: the printable HTML document of letters, with the QR code of the payment
+///   link (`qr_svg`, an inline SVG); optional, the bundled one is used when it is missing.
 ///
 /// Template texts are Mustache (`{{name}}`; sections over the same names are allowed, partials
 /// and delimiter changes are not). The names are `placeholders`; any other name, a missing
@@ -133,6 +141,7 @@ public struct TemplateCatalogue: Sendable {
     let currencyDigits: [String: Int]
     let templates: [Key: Entry]
     let emailLayout: MustacheTemplate
+    let letterLayout: MustacheTemplate
 
     struct Key: Hashable {
         var language: String
@@ -203,6 +212,13 @@ public struct TemplateCatalogue: Sendable {
             throw ChannelConfigurationError(file: layoutURL.path, line: nil, field: nil, message: "cannot read the e-mail layout")
         }
         emailLayout = try Self.compile(layoutText, allowed: Self.layoutNames, file: layoutURL.path, line: 1, field: nil, text: false)
+        var letterURL = file("layout/letter.html")
+        if !FileManager.default.fileExists(atPath: letterURL.path) { letterURL = Self.bundledDirectory().appendingPathComponent("layout/letter.html") }
+        let letterText: String
+        do { letterText = try String(contentsOf: letterURL, encoding: .utf8) } catch {
+            throw ChannelConfigurationError(file: letterURL.path, line: nil, field: nil, message: "cannot read the letter layout")
+        }
+        letterLayout = try Self.compile(letterText, allowed: Self.letterLayoutNames, file: letterURL.path, line: 1, field: nil, text: false)
 
         var formats: [String: LocaleFormat] = [:]
         var templates: [Key: Entry] = [:]
@@ -257,6 +273,11 @@ public struct TemplateCatalogue: Sendable {
         var html: String?
         if channel == .email {
             html = emailLayout.render(Self.layoutValues(subject: subject ?? "", text: text, language: language, format: format, data: data))
+        } else if channel == .letter {
+            var values = Self.layoutValues(subject: subject ?? "", text: text, language: language, format: format, data: data)
+            values["address"] = data.postalAddress
+            values["qr_svg"] = purpose == .paymentConfirmation ? "" : Self.qrSVG(link: data.paymentLink, title: format.payButton)
+            html = letterLayout.render(values)
         }
         return RenderedMessage(channel: channel, purpose: purpose, tone: tone, locale: language, subject: subject, text: text, html: html,
                                sms: channel == .sms ? SMSSegments(text) : nil)
@@ -289,6 +310,20 @@ public struct TemplateCatalogue: Sendable {
         }
         return ["lang": language, "subject": subject, "paragraphs": paragraphs, "payment_link": data.paymentLink,
                 "pay_button": format.payButton, "creditor_name": data.creditorName]
+    }
+
+    static let letterLayoutNames: Set<String> = layoutNames.union(["address", "qr_svg"])
+
+    /// What a letter's QR code holds: the payment link with `src=qr`, so that scans are told from typed links.
+    public static func qrLink(_ paymentLink: String) -> String {
+        paymentLink + (paymentLink.contains("?") ? "&" : "?") + "src=qr"
+    }
+
+    /// The inline SVG of a letter's QR code (error correction M, 4-module quiet zone); empty
+    /// without a link, or for a link too long for any QR code (its text is printed all the same).
+    static func qrSVG(link: String, title: String) -> String {
+        guard !link.isEmpty, let code = try? QRCode(text: qrLink(link)) else { return "" }
+        return code.svg(moduleSize: 4, margin: 4, title: title)
     }
 
     /// Trims trailing spaces of lines and the text's ends; a subject becomes one line.

@@ -1,0 +1,2 @@
+// Debian's libpng (PNG writer and reader; writes the QR code images).
+#include <png.h>

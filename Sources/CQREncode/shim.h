@@ -1,0 +1,2 @@
+// Debian's libqrencode (QR code symbol encoder).
+#include <qrencode.h>
