@@ -78,6 +78,10 @@ public struct ServiceConfiguration: Sendable {
     /// The lease owner of the service's reaction runs.
     public var worker = "service"
     public var paymentLinkBase = "http://127.0.0.1:8080"
+    /// The payment page's provider: `test` (every payment succeeds at once and is recorded: for
+    /// demos and tests only) or nil, when the page offers contact enrichment and says that online
+    /// payment is not available.
+    public var paymentProvider: String?
     public var linkSecret = "pom-development-secret"
     /// A webhook whose timestamp is further than this from the server's clock is refused.
     public var webhookToleranceSeconds: Double = 300
@@ -103,7 +107,7 @@ public struct ServiceConfiguration: Sendable {
     /// Keys of the file (top level and nested), for the "unknown key" error.
     static let fileKeys: Set<String> = [
         "version", "host", "port", "channels", "model", "require_model", "model_refresh_seconds", "experiment", "treatment_share",
-        "worker", "payment_link_base", "link_secret_file", "webhooks", "api_keys", "decisions", "max_batch", "max_body_bytes",
+        "worker", "payment_link_base", "payment_provider", "link_secret_file", "webhooks", "api_keys", "decisions", "max_batch", "max_body_bytes",
         "log_level", "log_format",
     ]
 
@@ -146,6 +150,10 @@ public struct ServiceConfiguration: Sendable {
         }
         if let v = top["worker"] { worker = try top.string(v, "worker") }
         if let v = top["payment_link_base"] { paymentLinkBase = try top.string(v, "payment_link_base") }
+        if let v = top["payment_provider"] {
+            paymentProvider = try top.string(v, "payment_provider")
+            guard paymentProvider == "test" else { throw top.error(v, "payment_provider", "must be test (the built-in test provider), got '\(paymentProvider!)'") }
+        }
         if let v = top["link_secret_file"] { linkSecret = try Self.secret(file: Self.relative(try top.string(v, "link_secret_file"), to: file), source: file, line: v.mark?.line, field: "link_secret_file") }
         if let v = top["max_batch"] { maxBatch = try top.int(v, "max_batch", in: 1...100_000) }
         if let v = top["max_body_bytes"] { maxBodyBytes = try top.int(v, "max_body_bytes", in: 1_024...(64 << 20)) }
@@ -254,7 +262,11 @@ public struct ServiceConfiguration: Sendable {
             guard d > 0 else { throw ServiceConfigurationError(source: "POM_WEBHOOK_TOLERANCE_SECONDS", message: "must be positive, got \(d)") }
             webhookToleranceSeconds = d
         }
-        if let v = value("POM_PAYMENT_LINK_BASE") { paymentLinkBase = v }
+        if let v = value("POM_PAYMENT_PAGE_URL") ?? value("POM_PAYMENT_LINK_BASE") { paymentLinkBase = v }
+        if let v = value("POM_PAYMENT_PROVIDER") {
+            guard v == "test" else { throw ServiceConfigurationError(source: "POM_PAYMENT_PROVIDER", message: "must be test (the built-in test provider), got '\(v)'") }
+            paymentProvider = v
+        }
         if let v = value("POM_LINK_SECRET") { linkSecret = v }
         if let v = value("POM_LINK_SECRET_FILE") { linkSecret = try Self.secret(file: v, source: "POM_LINK_SECRET_FILE", line: nil, field: nil) }
         if let v = value("POM_LOG_LEVEL") { logLevel = try Self.level(v, source: "POM_LOG_LEVEL", line: nil, field: nil) }

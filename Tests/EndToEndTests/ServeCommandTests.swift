@@ -49,6 +49,13 @@ struct ServeCommandTests {
         let (_, ready) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!)
         #expect((ready as? HTTPURLResponse)?.statusCode == 200)
 
+        // The payment page is mounted: a tampered link gets the page's own plain error page.
+        let (page, pageResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/p/not-a-token")!)
+        let pageHTTP = try #require(pageResponse as? HTTPURLResponse)
+        #expect(pageHTTP.statusCode == 404)
+        #expect(pageHTTP.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/html") == true)
+        #expect(String(decoding: page, as: UTF8.self).contains("<html"))
+
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         let rest = String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
