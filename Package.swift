@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Flows", targets: ["Flows"]),
         .library(name: "ContactData", targets: ["ContactData"]),
         .library(name: "Decisioning", targets: ["Decisioning"]),
+        .library(name: "Orchestrator", targets: ["Orchestrator"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
         .executable(name: "pom-orchestrate", targets: ["pom-orchestrate"]),
     ],
