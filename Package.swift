@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "Orchestrator",
             dependencies: [
-                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
+                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning", "LinAlg",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(

@@ -7,8 +7,10 @@ import LinAlg
 import Orchestrator
 import Vocabulary
 
-/// One `Orchestrator.run` over a store of 1,000,000 open cases (100,000 under `--quick`), on SQLite
-/// and, when POM_BENCH_POSTGRES_URL is set, on PostgreSQL, with the time of each phase.
+/// One `Orchestrator.run` over a store of 1,000,000 open cases (100,000 under `--quick`,
+/// POM_BENCH_ORCHESTRATE_CASES to choose), on SQLite
+/// and, when POM_BENCH_POSTGRES_URL is set, on PostgreSQL (POM_BENCH_ORCHESTRATE_BACKENDS=postgres
+/// for PostgreSQL only), with the time of each phase.
 ///
 /// The store (not timed): one customer per case in Berlin with a valid e-mail address and a mobile
 /// number (both with consent), one open invoice of 20–500 EUR per customer, enrolled in the
@@ -44,9 +46,7 @@ private final class CountingAdapter: ChannelAdapter, @unchecked Sendable {
     init(acceptedAt: Date) { self.acceptedAt = acceptedAt }
 
     func send(_ message: OutgoingMessage) async throws -> SendReceipt {
-        lock.lock()
-        count += 1
-        lock.unlock()
+        lock.withLock { count += 1 }
         return SendReceipt(providerId: "bench:" + message.idempotencyKey, acceptedAt: acceptedAt, status: .accepted)
     }
 }
@@ -76,86 +76,10 @@ private func repositoryFlows() throws -> [(path: String, text: String)] {
     }
 }
 
-/// Writes `cases` open cases (see `orchestrateBenchmarks`) in transactions of `chunk` cases.
-private func populate(_ store: any CaseQueue, cases: Int, chunk: Int, flow: FlowDefinition, asOf: Date, seed: UInt64) async throws {
-    var rng = Xoshiro256(seed: seed)
-    let berlin = TimeZone(identifier: "Europe/Berlin")!
-    let today = CalendarDate(daysSinceEpoch: Int((asOf.timeIntervalSince1970 + Double(berlin.secondsFromGMT(for: asOf))) / 86_400))
-    let created = asOf.addingTimeInterval(-400 * 86_400)
-    let ct = Schema.caseStates
-    for start in stride(from: 0, to: cases, by: chunk) {
-        var customers: [[Value]] = [], points: [[Value]] = [], invoices: [[Value]] = [], states: [[Value]] = [], messages: [[Value]] = []
-        for c in start..<min(start + chunk, cases) {
-            let id = String(format: "C%07d", c)
-            customers.append(Schema.customers.row(Customer(id: id, locale: "de-DE", country: "DE", timeZone: "Europe/Berlin",
-                                                           preferredChannel: nil, createdAt: created)))
-            points.append(Schema.contactPoints.row(ContactPoint(
-                id: id + "-E", customerId: id, kind: .email, value: "payer\(c)@example.org", phoneType: nil, validation: .valid,
-                consent: true, source: "import", updatedAt: created)))
-            points.append(Schema.contactPoints.row(ContactPoint(
-                id: id + "-M", customerId: id, kind: .phone, value: String(format: "+49151%08d", c), phoneType: .mobile,
-                validation: .unverified, consent: true, source: "import", updatedAt: created)))
-            // The run's day is day `offset` of the case's flow.
-            let offset = Int(rng.next() % 66) - 5
-            let due = today.adding(days: -offset)
-            let invoiceId = id + "-I1"
-            invoices.append(Schema.invoices.row(Invoice(
-                id: invoiceId, customerId: id, amountMinor: 2_000 + Int64(rng.next() % 48_000), currency: "EUR",
-                issueDate: due.adding(days: -14), dueDate: due, status: .open, flowName: flow.name, flowVersion: flow.version, step: nil)))
-            let schedule = DueSchedule(dueDate: due.noon(in: berlin), timeZone: berlin)
-            var records: [StepRecord] = []
-            var sent: [String: StepRef] = [:]
-            var latest: (id: String, at: Date, process: Int)? = nil
-            for (i, process) in flow.processes.enumerated() where process.day < offset {
-                let at = schedule.startOfDay(process.day).addingTimeInterval(10 * 3600)
-                records.append(StepRecord(ref: StepRef(process: i), action: process.action, at: at, outcome: .done))
-                if process.action.hasPrefix("send_") || process.action == "optimise" {
-                    let messageId = invoiceId + "/" + flow.name + "@\(flow.version)/processes[\(i)]"
-                    sent[messageId] = StepRef(process: i)
-                    latest = (messageId, at, i)
-                }
-            }
-            if let latest {
-                let local = berlin.secondsFromGMT(for: latest.at)
-                let localDay = CalendarDate(daysSinceEpoch: Int((latest.at.timeIntervalSince1970 + Double(local)) / 86_400))
-                messages.append(Schema.messages.row(Message(
-                    id: latest.id, customerId: id, invoiceId: invoiceId, decisionId: nil, contactPointId: id + "-E", channel: .email,
-                    template: "reminder", tone: .friendly, scheduledLocal: LocalDateTime(date: localDay, hour: 10),
-                    scheduledAt: latest.at, status: .sent, providerId: "p-\(c)", idempotencyKey: latest.id, costMinor: 0)))
-            }
-            let progress = StoredProgress(flow: CaseProgress(flow: flow.name, flowVersion: flow.version, records: records, events: [],
-                                                             end: nil, endedAt: nil, switchedTo: nil), messages: sent)
-            var state = [Value](repeating: .null, count: ct.columns.count)
-            state[ct.index("customer_id")] = .text(id)
-            state[ct.index("invoice_id")] = .text(invoiceId)
-            state[ct.index("flow_name")] = .text(flow.name)
-            state[ct.index("flow_version")] = .integer(Int64(flow.version))
-            state[ct.index("progress")] = .text(progress.compact())
-            state[ct.index("next_due_at")] = .integer(Int64(asOf.timeIntervalSince1970 * 1_000_000))
-            state[ct.index("updated_at")] = .integer(Int64(asOf.timeIntervalSince1970 * 1_000_000) - 86_400_000_000)
-            states.append(state)
-        }
-        try await store.write([
-            TableRows(table: Schema.customers, rows: customers), TableRows(table: Schema.contactPoints, rows: points),
-            TableRows(table: Schema.invoices, rows: invoices), TableRows(table: Schema.messages, rows: messages),
-            TableRows(table: Schema.caseStates, rows: states),
-        ])
-    }
-}
-
-extension CalendarDate {
-    fileprivate func adding(days: Int) -> CalendarDate { CalendarDate(daysSinceEpoch: daysSinceEpoch + days) }
-
-    /// Local noon of the date in `zone` (the orchestrator's instant for "the due date").
-    fileprivate func noon(in zone: TimeZone) -> Date {
-        let naive = Double(daysSinceEpoch) * 86_400 + 12 * 3600
-        return Date(timeIntervalSince1970: naive - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: naive))))
-    }
-}
-
 private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
     var results: [BenchResult] = []
-    let n = size(1_000_000, quick: 100_000)
+    // POM_BENCH_ORCHESTRATE_CASES overrides the number of cases (e.g. 10000000).
+    let n = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_CASES"].flatMap { Int($0) } ?? size(1_000_000, quick: 100_000)
     // 2026-03-02T09:00:00Z, a Monday: 10:00 in Berlin, the flows' send hour, so that the messages
     // planned in the run are also due in it and dispatch hands them over.
     let asOf = Date(timeIntervalSince1970: 1_772_442_000)
@@ -172,13 +96,17 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
             return try await openStore(url + (url.contains("?") ? "&" : "?") + "schema=\(schema)")
         }))
     }
+    if let only = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_BACKENDS"] {
+        let wanted = Set(only.split(separator: ",").map(String.init))
+        locations = locations.filter { wanted.contains($0.0) }
+    }
     let files = try repositoryFlows()
     for (name, open) in locations {
         let store = try await open()
         _ = try await FlowLibrary.store(files: files, into: store, now: asOf.addingTimeInterval(-500 * 86_400))
         let library = try await FlowLibrary.load(from: store)
         let setup0 = DispatchTime.now().uptimeNanoseconds
-        try await populate(store, cases: n, chunk: 100_000, flow: try library.newest("b2c-consumer-dunning"), asOf: asOf, seed: 5)
+        try await SyntheticCases.write(into: store, cases: n, chunk: 100_000, flow: try library.newest("b2c-consumer-dunning"), asOf: asOf, seed: 5)
         let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - setup0) / 1e9
 
         let adapter = CountingAdapter(acceptedAt: asOf)
