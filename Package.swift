@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Flows", targets: ["Flows"]),
         .library(name: "ContactData", targets: ["ContactData"]),
         .library(name: "Decisioning", targets: ["Decisioning"]),
+        .library(name: "Orchestrator", targets: ["Orchestrator"]),
         .library(name: "PaymentPage", targets: ["PaymentPage"]),
         .library(name: "Service", targets: ["Service"]),
         .executable(name: "pom-train", targets: ["pom-train"]),
@@ -105,7 +106,7 @@ let package = Package(
         .target(
             name: "Orchestrator",
             dependencies: [
-                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning",
+                "FeatureStore", "Optimizer", "Vocabulary", "Simulator", "Flows", "Channels", "ContactData", "Decisioning", "LinAlg",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The payment page: tokens, QR codes, invoice page, payment and contact enrichment (no HTTP server).

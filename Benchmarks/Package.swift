@@ -17,6 +17,9 @@ let package = Package(
                 .product(name: "FeatureStoreBackends", package: "pom"),
                 .product(name: "Simulator", package: "pom"),
                 .product(name: "Decisioning", package: "pom"),
+                .product(name: "Orchestrator", package: "pom"),
+                .product(name: "Flows", package: "pom"),
+                .product(name: "Channels", package: "pom"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -70,13 +70,36 @@ def sqlite_run(customers, invoices, events):
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
         sql = (f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
                f"ON CONFLICT (customer_id, id) DO UPDATE SET {updates}")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         db.execute("BEGIN")
         db.executemany(sql, events)
         db.execute("COMMIT")
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         db.close()
-        return elapsed
+        return elapsed, cpu
+
+
+def server_cpu_seconds(url):
+    """CPU seconds of the local PostgreSQL server of `url` (its postmaster, found by `-p PORT`,
+    and the processes it started), or None when it does not run on this machine."""
+    authority = url.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1]
+    port = authority.rsplit(":", 1)[1] if ":" in authority else "5432"
+    stats, postmaster = {}, None
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+            fields = stat[stat.rindex(")") + 2:].split()
+            stats[int(pid)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+            if postmaster is None and "(postgres)" in stat:
+                args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+                if b"-p" in args and args.index(b"-p") + 1 < len(args) and args[args.index(b"-p") + 1] == port.encode():
+                    postmaster = int(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    if postmaster is None:
+        return None
+    ticks = stats[postmaster][1] + sum(t for p, (pp, t) in stats.items() if pp == postmaster)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_run(url, events):
@@ -91,28 +114,31 @@ def postgres_run(url, events):
                "occurred_at bigint NOT NULL, amount_minor bigint, channel text, contact_point_id text, currency text, "
                "installments bigint, payment_id text, reason text, via text, PRIMARY KEY (customer_id, id));")
         subprocess.run(["psql", "-q", url, "-c", ddl], check=True, env=quiet)
-        t0 = time.perf_counter()
+        t0, s0 = time.perf_counter(), server_cpu_seconds(url)
         subprocess.run(["psql", "-q", url, "-c", f"\\copy peer_events FROM '{path}'"], check=True, env=quiet)
-        elapsed = time.perf_counter() - t0
+        elapsed, s1 = time.perf_counter() - t0, server_cpu_seconds(url)
         subprocess.run(["psql", "-q", url, "-c", "DROP TABLE peer_events"], check=True, env=quiet)
-        return elapsed
+        return elapsed, (s1 - s0 if s0 is not None and s1 is not None else None)
 
 
 def main():
     customers, invoices, events = workload()
-    times = sorted(sqlite_run(customers, invoices, events) for _ in range(3))
-    m = times[1]
+    runs = [sqlite_run(customers, invoices, events) for _ in range(3)]
+    m = sorted(t for t, _ in runs)[1]
+    cpu = sum(c for _, c in runs) / len(runs)
     REPORT.result(f"python sqlite3/executemany {count_label(N)} event rows (one transaction)", m, 3, N / m, "rows/s",
                   f"sqlite {sqlite3.sqlite_version}, WAL, synchronous=NORMAL, foreign keys on, upsert",
                   text=f"peer/python sqlite3 executemany {count_label(N)} event rows: {m:.4f} s (median of 3), "
-                       f"{N / m:.3g} rows/s")
+                       f"{cpu:.4f} CPU s/run, {N / m:.3g} rows/s")
     url = os.environ.get("POM_BENCH_POSTGRES_URL")
     if url:
-        times = sorted(postgres_run(url, events) for _ in range(3))
-        m = times[1]
+        runs = [postgres_run(url, events) for _ in range(3)]
+        m = sorted(t for t, _ in runs)[1]
+        server = [c for _, c in runs if c is not None]
+        cpu = f", {sum(server) / len(server):.4f} server CPU s/run" if server else ""
         REPORT.result(f"psql/\\copy {count_label(N)} event rows", m, 3, N / m, "rows/s",
                       "plain table with the primary key, no upsert",
-                      text=f"peer/psql \\copy {count_label(N)} event rows: {m:.4f} s (median of 3), {N / m:.3g} rows/s")
+                      text=f"peer/psql \\copy {count_label(N)} event rows: {m:.4f} s (median of 3){cpu}, {N / m:.3g} rows/s")
     else:
         REPORT.info("POM_BENCH_POSTGRES_URL is not set: no PostgreSQL figures")
 

@@ -6,7 +6,10 @@ extension PostgresStore: CaseQueue {
     public func apply(_ changes: [TableChange]) async throws {
         try await lock.locked {
             try await transaction {
-                for change in changes {
+                var k = 0
+                while k < changes.count {
+                    let change = changes[k]
+                    k += 1
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
                         try await write(batch)
@@ -25,22 +28,18 @@ extension PostgresStore: CaseQueue {
                             + placeholders + ") ON CONFLICT DO NOTHING"
                         for row in batch.rows { _ = try await run(sql, row) }
                     case .update(let table, let key, let set) where !set.isEmpty:
-                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        // A run of updates of the same columns of one table (a planning batch sets the
+                        // step of each of its invoices) goes out as one statement per chunk of keys.
+                        var updates: [(key: [String], set: [String: Value])] = [(key, set)]
+                        var seen: Set<[String]> = [key]
                         let columns = set.keys.sorted()
-                        var n = 0
-                        let assignments = columns.map { name -> String in
-                            n += 1
-                            switch table.columns[table.index(name)].type {
-                            case .instant: return "\(name) = to_timestamp($\(n)::float8 / 1000000)"
-                            case .date: return "\(name) = $\(n)::date"
-                            case .localTime: return "\(name) = $\(n)::timestamp"
-                            case .boolean: return "\(name) = ($\(n)::int8 <> 0)"
-                            default: return "\(name) = $\(n)"
-                            }
+                        while k < changes.count, case .update(let t, let nextKey, let nextSet) = changes[k], t.name == table.name,
+                              nextSet.keys.sorted() == columns, !seen.contains(nextKey) {
+                            updates.append((nextKey, nextSet))
+                            seen.insert(nextKey)
+                            k += 1
                         }
-                        let conditions = names.map { name -> String in n += 1; return "\(name) = $\(n)" }
-                        _ = try await run("UPDATE \(table.name) SET " + assignments.joined(separator: ", ") + " WHERE "
-                                          + conditions.joined(separator: " AND "), columns.map { set[$0]! } + key.map(Value.text))
+                        try await update(table, columns: columns, updates)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         for start in stride(from: 0, to: keys.count, by: 1000) {
@@ -58,6 +57,63 @@ extension PostgresStore: CaseQueue {
                     }
                 }
             }
+        }
+    }
+
+    /// Sets `columns` of the rows with the given keys: `UPDATE ... FROM (VALUES ...)`, up to 1,000
+    /// rows per statement. Precondition: the keys are distinct.
+    func update(_ table: StoreTable, columns: [String], _ rows: [(key: [String], set: [String: Value])]) async throws {
+        let names = table.keyIndices.map { table.columns[$0].sqlName }
+        let types = columns.map { table.columns[table.index($0)].type }
+        let perStatement = min(1000, 60_000 / (names.count + columns.count))
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            var n = 0
+            var bindings: [Value] = []
+            bindings.reserveCapacity(chunk.count * (names.count + columns.count))
+            let tuples = chunk.map { row -> String in
+                precondition(row.key.count == names.count, "update of \(table.name): key \(row.key) has \(row.key.count) parts")
+                var parts: [String] = []
+                for part in row.key {
+                    n += 1
+                    parts.append("$\(n)::text")
+                    bindings.append(.text(part))
+                }
+                for (c, type) in zip(columns, types) {
+                    n += 1
+                    parts.append("$\(n)::" + Self.valuesType(type))
+                    bindings.append(row.set[c]!)
+                }
+                return "(" + parts.joined(separator: ", ") + ")"
+            }
+            let aliases = names.indices.map { "k\($0)" } + columns.indices.map { "c\($0)" }
+            let assignments = zip(columns, types).enumerated().map { i, column in
+                "\(column.0) = " + Self.converted("v.c\(i)", column.1)
+            }
+            let conditions = names.enumerated().map { i, name in "t.\(name) = v.k\(i)" }
+            _ = try await self.run("UPDATE \(table.name) AS t SET " + assignments.joined(separator: ", ") + " FROM (VALUES "
+                                   + tuples.joined(separator: ", ") + ") AS v(" + aliases.joined(separator: ", ") + ") WHERE "
+                                   + conditions.joined(separator: " AND "), bindings)
+        }
+    }
+
+    /// The SQL type a value of `type` is bound as in a VALUES list (see `converted`).
+    static func valuesType(_ type: ColumnType) -> String {
+        switch type {
+        case .instant, .integer, .boolean: return "int8"
+        case .real: return "float8"
+        default: return "text"
+        }
+    }
+
+    /// `expression` (a bound value of `valuesType(type)`) converted to the column's SQL type.
+    static func converted(_ expression: String, _ type: ColumnType) -> String {
+        switch type {
+        case .instant: return exactInstant(expression)
+        case .date: return "\(expression)::date"
+        case .localTime: return "\(expression)::timestamp"
+        case .boolean: return "(\(expression) <> 0)"
+        default: return expression
         }
     }
 
@@ -96,7 +152,7 @@ extension PostgresStore: CaseQueue {
             }
         }
         let due = table.index(dueColumn)
-        return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
+        return rows.sortedByDue(due, key: table.keyIndices)
     }
 
     public func unenrolledInvoices(issuedFrom: String, issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {

@@ -157,6 +157,10 @@ public final class PostgresStore: Store {
     /// rows are upserted from a staging table instead.
     func write(_ batch: TableRows) async throws {
         let order = batch.keyOrder()
+        if batch.rows.count < min(Self.smallRows, bulkRows) {
+            try await upsertByValues(batch, order)
+            return
+        }
         let suspended = try await suspendForeignKeys(batch)
         _ = try await run("SAVEPOINT pom_copy")
         do {
@@ -170,6 +174,54 @@ public final class PostgresStore: Store {
         if !suspended.isEmpty {
             _ = try await run("ALTER TABLE \(batch.table.name) " + suspended.map { "ADD CONSTRAINT \(quoted($0.name)) \($0.definition)" }.joined(separator: ", "))
         }
+    }
+
+    /// Rows below which (and below `bulkRows`) a write of one table is one `INSERT ... VALUES ... ON CONFLICT DO UPDATE`
+    /// per 1,000 rows (a round trip each) rather than a COPY: the orchestrator writes batches of a few
+    /// hundred rows whose keys mostly exist, where a COPY would fail and retry through a staging table.
+    static let smallRows = 2_000
+
+    /// Upserts the rows (in `order`) with multi-row `INSERT ... VALUES ... ON CONFLICT (key) DO UPDATE`.
+    private func upsertByValues(_ batch: TableRows, _ order: [Int]?) async throws {
+        let table = batch.table
+        let width = table.columns.count
+        let keys = Set(table.key)
+        let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
+        let keyList: String = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
+        let action: String = updates.isEmpty ? "NOTHING" : "UPDATE SET " + updates.joined(separator: ", ")
+        let head = "INSERT INTO \(table.name) (" + table.columns.map(\.sqlName).joined(separator: ", ") + ") VALUES "
+        let perStatement = min(1000, 60_000 / width)
+        for start in stride(from: 0, to: batch.rows.count, by: perStatement) {
+            let end = min(start + perStatement, batch.rows.count)
+            var n = 0
+            var bindings: [Value] = []
+            bindings.reserveCapacity((end - start) * width)
+            var tuples: [String] = []
+            tuples.reserveCapacity(end - start)
+            for i in start..<end {
+                let row = batch.rows[order?[i] ?? i]
+                precondition(row.count == width, "row of \(table.name) has \(row.count) values for \(width) columns")
+                tuples.append("(" + table.columns.map { column -> String in
+                    n += 1
+                    switch column.type {
+                    case .instant: return Self.exactInstant("$\(n)")
+                    case .date: return "$\(n)::date"
+                    case .localTime: return "$\(n)::timestamp"
+                    case .boolean: return "($\(n)::int8 <> 0)"
+                    default: return "$\(n)"
+                    }
+                }.joined(separator: ", ") + ")")
+                bindings += row
+            }
+            _ = try await run(head + tuples.joined(separator: ", ") + " ON CONFLICT (\(keyList)) DO \(action)", bindings)
+        }
+    }
+
+    /// The `timestamptz` of an int8 parameter of microseconds since the epoch, exact to the
+    /// microsecond over the whole range (whole seconds through float8, which holds them exactly,
+    /// plus the remaining microseconds as an interval).
+    static func exactInstant(_ parameter: String) -> String {
+        "(to_timestamp((\(parameter)::int8 / 1000000)::float8) + (\(parameter)::int8 % 1000000) * interval '1 microsecond')"
     }
 
     /// For a bulk write (at least `bulkRows` rows, into a table not much larger than the batch),

@@ -36,7 +36,8 @@ extension SQLiteStore: CaseQueue {
                             case .text(let t): return t.databaseValue
                             }
                         } + key.map(\.databaseValue)
-                        try db.execute(sql: sql, arguments: StatementArguments(values))
+                        // A run updates one invoice per case with the same few columns: the statement is prepared once.
+                        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let statement = try db.makeStatement(
@@ -80,7 +81,7 @@ extension SQLiteStore: CaseQueue {
         let rows = try fetch(table, sql, [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))],
                              writing: true)
         let due = table.index(dueColumn)
-        return rows.sorted { ($0[due].integer ?? 0, $0.description) < ($1[due].integer ?? 0, $1.description) }
+        return rows.sortedByDue(due, key: table.keyIndices)
     }
 
     public func unenrolledInvoices(issuedFrom: String, issuedBy: String, after: [Value]?, limit: Int) async throws -> [[Value]] {

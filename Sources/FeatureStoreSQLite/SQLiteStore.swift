@@ -8,11 +8,16 @@ import GRDBSQLite
 public final class SQLiteStore: Store {
     public let location: StoreLocation
     let pool: DatabasePool
+    /// Rows from which a write is a bulk write (foreign keys checked once per distinct parent key).
+    public let bulkRows: Int
 
     /// Opens (creating if needed) the SQLite file at `path` and applies pending migrations.
     /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
-    public init(path: String, migrate: Bool = true) async throws {
+    /// - Parameter bulkRows: rows from which a write checks foreign keys per distinct parent key
+    ///   instead of per row (see `write(_:)`).
+    public init(path: String, migrate: Bool = true, bulkRows: Int = 10_000) async throws {
         location = .sqlite(path: path)
+        self.bulkRows = bulkRows
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
@@ -68,11 +73,92 @@ public final class SQLiteStore: Store {
     }
 
     public func write(_ batches: [TableRows]) async throws {
-        try sqliteErrors("") {
-            try pool.write { db in
-                for batch in batches where !batch.rows.isEmpty {
-                    try Self.write(db, batch)
+        let total = batches.reduce(0) { $0 + $1.rows.count }
+        guard total >= bulkRows else {
+            try sqliteErrors("") {
+                try pool.write { db in
+                    for batch in batches where !batch.rows.isEmpty {
+                        try Self.write(db, batch)
+                    }
                 }
+            }
+            return
+        }
+        // A bulk write checks each foreign key once per distinct parent key after the table's rows
+        // are in, instead of once per row as SQLite does. `PRAGMA foreign_keys` only changes outside
+        // a transaction, so it is switched off around this one write on the (exclusive) writer
+        // connection; the write stays one transaction, and a missing parent rolls all of it back.
+        try sqliteErrors("") {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+                try db.inTransaction(.immediate) {
+                    for batch in batches where !batch.rows.isEmpty {
+                        let order = batch.keyOrder()
+                        try Self.write(db, batch, order: order)
+                        try Self.checkForeignKeys(db, batch, order: order)
+                    }
+                    return .commit
+                }
+            }
+        }
+    }
+
+    /// Checks that every row of `batch` has its parents (SQLite's own foreign keys of the table,
+    /// `PRAGMA foreign_key_list`): one indexed look-up per distinct parent key, rows in key order
+    /// (`order`) bringing a customer's rows together. A row with a NULL in a foreign key's columns
+    /// has no parent to check (SQL's MATCH SIMPLE, as SQLite does).
+    /// - Throws: `StoreError.database` with SQLite's code for a failed foreign key (787), naming the
+    ///   table, the row's key columns and the parent key that does not exist.
+    static func checkForeignKeys(_ db: Database, _ batch: TableRows, order: [Int]?) throws {
+        let table = batch.table
+        var keys: [Int64: (parent: String, from: [String], to: [String])] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq",
+                                    arguments: [table.name]) {
+            let id: Int64 = row["id"], parent: String = row["table"], from: String = row["from"]
+            // Every foreign key of the schema names its parent columns (`REFERENCES invoices (customer_id, id)`).
+            guard let to: String = row["to"] else { preconditionFailure("foreign key \(table.name).\(from) does not name its parent columns") }
+            keys[id, default: (parent, [], [])].from.append(from)
+            keys[id]!.to.append(to)
+        }
+        for id in keys.keys.sorted() {
+            let fk = keys[id]!
+            let columns = fk.from.map { name in
+                guard let i = table.columns.firstIndex(where: { $0.sqlName == name }) else {
+                    preconditionFailure("foreign key column \(table.name).\(name) is not a column of the store's schema")
+                }
+                return i
+            }
+            let sql = "SELECT 1 FROM \(fk.parent) WHERE " + fk.to.map { "\($0) = ?" }.joined(separator: " AND ")
+            let statement = try db.makeStatement(sql: sql)
+            let s = statement.sqliteStatement
+            // Parent keys checked since the first of their columns (the customer) last changed.
+            var checked = Set<[Value]>()
+            var lead: Value? = nil
+            for n in 0..<batch.rows.count {
+                let row = batch.rows[order?[n] ?? n]
+                var complete = true
+                for c in columns where row[c].isNull { complete = false }
+                guard complete else { continue }
+                if row[columns[0]] != lead {
+                    lead = row[columns[0]]
+                    checked.removeAll(keepingCapacity: true)
+                }
+                let previous = columns.map { row[$0] }
+                guard checked.insert(previous).inserted else { continue }
+                for (k, value) in previous.enumerated() { bind(s, Int32(k + 1), value) }
+                let rc = sqlite3_step(s)
+                sqlite3_reset(s)
+                if rc == SQLITE_ROW { continue }
+                guard rc == SQLITE_DONE else {
+                    throw StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                }
+                let key = table.keyIndices.map { "\(table.columns[$0].sqlName) = \(row[$0])" }.joined(separator: ", ")
+                let parent = zip(fk.to, previous).map { "\($0) = \($1)" }.joined(separator: ", ")
+                throw StoreError.database(
+                    backend: "SQLite", code: "787",
+                    message: "FOREIGN KEY constraint failed: \(table.name) row (\(key)) refers to \(fk.parent) (\(parent)), which does not exist",
+                    sql: "")
             }
         }
     }
@@ -83,7 +169,11 @@ public final class SQLiteStore: Store {
     /// a constraint), the savepoint is rolled back and all rows are upserted by key instead, which
     /// also reports a genuine constraint violation.
     static func write(_ db: Database, _ batch: TableRows) throws {
-        let order = batch.keyOrder()
+        try write(db, batch, order: batch.keyOrder())
+    }
+
+    /// `write(_:_:)` with the rows' key order (`TableRows.keyOrder()`) computed already.
+    static func write(_ db: Database, _ batch: TableRows, order: [Int]?) throws {
         do {
             try db.inSavepoint {
                 try insert(db, batch, order, upsert: false)
@@ -103,11 +193,13 @@ public final class SQLiteStore: Store {
         var error: StoreError
     }
 
-    /// The INSERT of every column of `table`; with `upsert`, a row whose key exists updates it.
-    static func insertSQL(_ table: StoreTable, upsert: Bool) -> String {
+    /// The INSERT of every column of `table` for `rows` rows; with `upsert`, a row whose key exists
+    /// updates it (rows of one statement are applied in order, so a later row of the same key wins).
+    static func insertSQL(_ table: StoreTable, upsert: Bool, rows: Int = 1) -> String {
         let columns = table.columns.map(\.sqlName)
-        let placeholders: String = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        var sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
+        let placeholders: String = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var sql = "INSERT INTO \(table.name) (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: placeholders, count: rows).joined(separator: ", ")
         if upsert {
             let keys = Set(table.key)
             let updates = table.columns.filter { !keys.contains($0.name) }.map { "\($0.sqlName) = excluded.\($0.sqlName)" }
@@ -118,39 +210,58 @@ public final class SQLiteStore: Store {
         return sql
     }
 
-    /// Runs one prepared INSERT per row, in `order` (file order when nil), binding by index.
+    /// Rows per INSERT statement: a statement of many rows (`VALUES (...), (...), ...`) costs
+    /// SQLite's statement overhead once for all of them.
+    static let rowsPerStatement = 100
+
+    /// Runs prepared INSERTs of up to `rowsPerStatement` rows each, in `order` (file order when
+    /// nil), binding by index.
     /// - Throws: `ConstraintRefusal` when a constraint refuses a row, `StoreError.database` otherwise.
     static func insert(_ db: Database, _ batch: TableRows, _ order: [Int]?, upsert: Bool) throws {
         let table = batch.table
-        let sql = insertSQL(table, upsert: upsert)
-        let statement = try db.makeStatement(sql: sql)
-        let s = statement.sqliteStatement
-        let connection = db.sqliteConnection
         let width = table.columns.count
-        for n in 0..<batch.rows.count {
-            let row = batch.rows[order?[n] ?? n]
-            precondition(row.count == width, "row of \(table.name) has \(row.count) values for \(width) columns")
-            for (i, value) in row.enumerated() {
-                let k = Int32(i + 1)
-                switch value {
-                case .null: sqlite3_bind_null(s, k)
-                case .integer(let v): sqlite3_bind_int64(s, k, v)
-                case .real(let v): sqlite3_bind_double(s, k, v)
-                case .text(var t):
-                    t.withUTF8 { b in
-                        _ = sqlite3_bind_text(s, k, UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                              Int32(b.count), SQLITE_TRANSIENT_POINTER)
-                    }
+        let limit = Int(sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+        let perStatement = max(1, min(rowsPerStatement, limit / width, batch.rows.count))
+        let connection = db.sqliteConnection
+        var n = 0
+        for rows in Set([perStatement, 1]).sorted(by: >) {
+            let remaining = batch.rows.count - n
+            guard remaining >= rows else { continue }
+            let sql = insertSQL(table, upsert: upsert, rows: rows)
+            let statement = try db.makeStatement(sql: sql)
+            let s = statement.sqliteStatement
+            while batch.rows.count - n >= rows {
+                for r in 0..<rows {
+                    let row = batch.rows[order?[n + r] ?? n + r]
+                    precondition(row.count == width, "row of \(table.name) has \(row.count) values for \(width) columns")
+                    let base = Int32(r * width + 1)
+                    for (i, value) in row.enumerated() { bind(s, base + Int32(i), value) }
                 }
-            }
-            let rc = sqlite3_step(s)
-            if rc != SQLITE_DONE {
-                let error = StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+                let rc = sqlite3_step(s)
+                if rc != SQLITE_DONE {
+                    let error = StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(connection)), sql: sql)
+                    sqlite3_reset(s)
+                    if rc & 0xFF == SQLITE_CONSTRAINT { throw ConstraintRefusal(error: error) }
+                    throw error
+                }
                 sqlite3_reset(s)
-                if rc & 0xFF == SQLITE_CONSTRAINT { throw ConstraintRefusal(error: error) }
-                throw error
+                n += rows
             }
-            sqlite3_reset(s)
+        }
+    }
+
+    /// Binds `value` to parameter `k` (text is copied by SQLite before the call returns).
+    @inline(__always)
+    static func bind(_ s: OpaquePointer?, _ k: Int32, _ value: Value) {
+        switch value {
+        case .null: sqlite3_bind_null(s, k)
+        case .integer(let v): sqlite3_bind_int64(s, k, v)
+        case .real(let v): sqlite3_bind_double(s, k, v)
+        case .text(var t):
+            t.withUTF8 { b in
+                _ = sqlite3_bind_text(s, k, UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                      Int32(b.count), SQLITE_TRANSIENT_POINTER)
+            }
         }
     }
 

@@ -91,6 +91,18 @@ public struct CaseProgress: Codable, Hashable, Sendable {
         self.events = []
     }
 
+    /// A progress from its parts, as a stored form other than `jsonData()` reads it back.
+    public init(flow: String, flowVersion: Int, records: [StepRecord], events: [CaseEvent], end: FlowEnd?, endedAt: Date?,
+                switchedTo: String?) {
+        self.flow = flow
+        self.flowVersion = flowVersion
+        self.records = records
+        self.events = events
+        self.end = end
+        self.endedAt = endedAt
+        self.switchedTo = switchedTo
+    }
+
     /// A case joining `flow` at `at` (e.g. after `switch_flow`): with `skipPast`, the processes
     /// whose day lies before the local day of `at` are recorded as skipped.
     public static func start(flow: FlowDefinition, schedule: DueSchedule, at: Date, skipPast: Bool) -> CaseProgress {

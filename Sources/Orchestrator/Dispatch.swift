@@ -9,10 +9,12 @@ extension Orchestrator {
     func dispatch(asOf: Date, summary: inout RunSummary) async throws {
         let ob = Schema.outbox, mt = Schema.messages, cp = Schema.contactPoints, it = Schema.invoices, cu = Schema.customers
         var attemptedThisRun = Set<[String]>()
+        var clock = PhaseClock(configuration.phaseObserver)
         while true {
             let rows = try await store.claim(ob, dueColumn: "due_at", dueBy: micros(asOf), owner: configuration.worker,
                                              leaseUntil: micros(asOf.addingTimeInterval(configuration.leaseSeconds)),
                                              now: micros(asOf), limit: configuration.batchSize)
+            clock.lap("dispatch.claim")
             let fresh = rows.filter { attemptedThisRun.insert([ob.value($0, "customer_id").text!, ob.value($0, "message_id").text!]).inserted }
             if fresh.isEmpty { break }
             let keys = fresh.map { [ob.value($0, "customer_id").text!, ob.value($0, "message_id").text!] }
@@ -27,6 +29,7 @@ extension Orchestrator {
             }
             var customers: [String: [Value]] = [:]
             for row in try await store.rows(of: cu, customerIds: keys.map { $0[0] }) { customers[cu.value(row, "id").text!] = row }
+            clock.lap("dispatch.read")
 
             var changedMessages: [[Value]] = [], doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
             var failures: [(CaseKey, String, FlowCondition)] = []
@@ -87,12 +90,14 @@ extension Orchestrator {
                     summary.failed += 1
                 }
             }
+            clock.lap("dispatch.send")
             var changes: [TableChange] = [.upsert(TableRows(table: mt, rows: changedMessages)), .delete(ob, keys: doneOutbox),
                                           .upsert(TableRows(table: ob, rows: retryOutbox))]
             if !failures.isEmpty {
                 changes += try await raise(failures.map { ($0.0, $0.1, $0.2, asOf) }, asOf: asOf)
             }
             try await store.apply(changes)
+            clock.lap("dispatch.write")
         }
     }
 
@@ -146,10 +151,10 @@ extension Orchestrator {
         }
         for (key, messageId, condition, at) in items {
             guard var row = states[key] else { continue }
-            var stored = try StoredProgress(json: ct.value(row, "progress").text!)
+            var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
             guard let ref = stored.messages[messageId], stored.flow.record(of: ref) != nil, stored.flow.end == nil else { continue }
             stored.flow.raise(condition, for: ref, at: at)
-            row[ct.index("progress")] = .text(stored.json())
+            row[ct.index("progress")] = .text(stored.compact())
             row[ct.index("next_due_at")] = .integer(micros(asOf))
             row[ct.index("updated_at")] = .integer(micros(asOf))
             states[key] = row

@@ -25,7 +25,8 @@ public struct StoredProgress: Codable, Sendable, Equatable {
         return e
     }()
 
-    /// The JSON stored in `case_states.progress`.
+    /// The JSON form, which earlier versions stored in `case_states.progress` (`compact()` is
+    /// stored now; `init(stored:)` reads both).
     public func json() -> String {
         // Encoding a value of plain fields cannot fail.
         String(decoding: try! Self.encoder.encode(self), as: UTF8.self)
@@ -80,12 +81,15 @@ public final class Orchestrator: Sendable {
         var summary = RunSummary(runId: runId, worker: configuration.worker, asOf: asOf)
         let started = Date()
         try await store.releaseLeases(owner: configuration.worker)
+        var clock = PhaseClock(configuration.phaseObserver)
         if configuration.enrol { (summary.enrolled, summary.unassigned) = try await enrol(asOf: asOf) }
+        clock.lap("enrol")
         var rounds: [CaseKey: Int] = [:]
         while true {
             let leaseUntil = micros(asOf.addingTimeInterval(configuration.leaseSeconds))
             let rows = try await store.claim(Schema.caseStates, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
                                              leaseUntil: leaseUntil, now: micros(asOf), limit: configuration.batchSize)
+            clock.lap("claim")
             if rows.isEmpty { break }
             for row in rows {
                 let key = CaseKey(customerId: Schema.caseStates.value(row, "customer_id").text!,
@@ -94,6 +98,7 @@ public final class Orchestrator: Sendable {
                 if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
             }
             try await plan(rows, asOf: asOf, runId: runId, summary: &summary)
+            clock = PhaseClock(configuration.phaseObserver)
         }
         try await dispatch(asOf: asOf, summary: &summary)
         try await router.flush()
@@ -145,7 +150,7 @@ public final class Orchestrator: Sendable {
                 let arm = experiment?.arm(of: customerId)
                 states.append([.text(customerId), it.value(inv, "id"), .text(flow.name), .integer(Int64(flow.version)),
                                experiment.map { .text($0.name) } ?? .null, arm.map { .text($0.rawValue) } ?? .null,
-                               .text(progress.json()), .integer(micros(asOf)), .null, .null, .integer(micros(asOf))])
+                               .text(progress.compact()), .integer(micros(asOf)), .null, .null, .integer(micros(asOf))])
                 updated.append(.update(it, key: [customerId, it.value(inv, "id").text!],
                                        set: ["flow_name": .text(flow.name), "flow_version": .integer(Int64(flow.version))]))
             }

@@ -54,6 +54,7 @@ extension Orchestrator {
     /// Plans a claimed batch of cases and writes the result in one transaction.
     func plan(_ rows: [[Value]], asOf: Date, runId: String, summary: inout RunSummary) async throws {
         let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints, mt = Schema.messages
+        var clock = PhaseClock(configuration.phaseObserver)
         let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
         let customerIds = Array(Set(keys.map(\.customerId)))
         var invoices: [CaseKey: [Value]] = [:]
@@ -78,6 +79,7 @@ extension Orchestrator {
             }
             if !treated.isEmpty { contexts = try await model.contexts(for: treated, asOf: asOf, store: store) }
         }
+        clock.lap("plan.read")
 
         var writes = PlanWrites()
         for row in rows {
@@ -88,7 +90,7 @@ extension Orchestrator {
             var facts = CaseFacts(key: key, state: row, flow: flow, invoice: invoice,
                                   customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
                                   arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
-            var stored = try StoredProgress(json: ct.value(row, "progress").text!)
+            var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
             let next = try advance(&facts, &stored, asOf: asOf, runId: runId, context: contexts[key.invoiceId], writes: &writes,
                                    summary: &summary)
             sends[key.customerId] = facts.sends
@@ -96,7 +98,7 @@ extension Orchestrator {
             var state = facts.state
             state[ct.index("flow_name")] = .text(facts.flow.name)
             state[ct.index("flow_version")] = .integer(Int64(facts.flow.version))
-            state[ct.index("progress")] = .text(stored.json())
+            state[ct.index("progress")] = .text(stored.compact())
             state[ct.index("next_due_at")] = next.map { .integer(micros($0)) } ?? .null
             state[ct.index("lease_owner")] = .null
             state[ct.index("lease_until")] = .null
@@ -107,7 +109,9 @@ extension Orchestrator {
             }
             summary.cases += 1
         }
+        clock.lap("plan.compute")
         try await store.apply(writes.changes)
+        clock.lap("plan.write")
     }
 
     /// Runs the due steps of one case; returns when it next needs attention (nil: only an event can move it).

@@ -57,8 +57,31 @@ public struct RunConfiguration: Sendable {
     /// A flow's message step due more than this many days ago is skipped, not sent late (a case
     /// enrolled late gets no pile of old reminders).
     public var maxLateDays: Int? = 7
+    /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
+    /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `dispatch.claim`, `dispatch.read`,
+    /// `dispatch.send`, `dispatch.write`. For benchmarks and logs; nil measures nothing.
+    public var phaseObserver: (@Sendable (_ phase: String, _ seconds: Double) -> Void)? = nil
 
     public init() {}
+}
+
+/// A stopwatch for `RunConfiguration.phaseObserver`: free when no observer is set.
+struct PhaseClock {
+    let observer: (@Sendable (String, Double) -> Void)?
+    var last: UInt64
+
+    init(_ observer: (@Sendable (String, Double) -> Void)?) {
+        self.observer = observer
+        last = observer == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+    }
+
+    /// Reports the time since the previous lap (or the start) as `phase`.
+    mutating func lap(_ phase: String) {
+        guard let observer else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        observer(phase, Double(now - last) / 1e9)
+        last = now
+    }
 }
 
 /// What a run did.

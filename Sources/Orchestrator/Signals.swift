@@ -24,7 +24,7 @@ extension Orchestrator {
         for signal in result.signals {
             let key = CaseKey(customerId: signal.customerId, invoiceId: signal.invoiceId)
             guard var row = states[key] else { continue }
-            var stored = try StoredProgress(json: ct.value(row, "progress").text!)
+            var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
             guard stored.flow.end == nil else { continue }
             let ref = signal.messageId.flatMap { stored.messages[$0] }
             switch signal.kind {
@@ -39,7 +39,7 @@ extension Orchestrator {
             case .paymentPlan: stored.flow.add(CaseEvent(.paymentPlanAgreed, at: signal.at))
             case .delivered, .contactData: continue
             }
-            row[ct.index("progress")] = .text(stored.json())
+            row[ct.index("progress")] = .text(stored.compact())
             let due = min(ct.value(row, "next_due_at").integer ?? .max, micros(signal.at))
             row[ct.index("next_due_at")] = .integer(due)
             row[ct.index("updated_at")] = .integer(micros(asOf))

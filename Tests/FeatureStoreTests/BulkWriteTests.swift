@@ -1,6 +1,7 @@
 import Foundation
 import FeatureStoreBackends
 import FeatureStorePostgres
+import FeatureStoreSQLite
 import LinAlg
 import Tabular
 import Testing
@@ -174,5 +175,64 @@ struct BulkWriteTests {
         try await store.write([TableRows(table: Schema.events, rows: (20..<60).map { event($0) })])
         #expect(try await store.count(Schema.events) == 60)
         try await store.close()
+    }
+
+    @Test("A bulk write to SQLite checks foreign keys per distinct parent: a bad reference refuses the whole write, naming the row and the parent")
+    func sqliteBulkForeignKeys() async throws {
+        let store = try await SQLiteStore(path: try temporaryDirectory("bulk") + "/pom.sqlite", bulkRows: 10)
+        let customers = (0..<3).map { c -> [Value] in [.text("C\(c)"), .text("de-DE"), .text("DE"), .text("Europe/Berlin"), .null, .integer(0)] }
+        let invoices = (0..<3).map { c -> [Value] in
+            [.text("C\(c)-I0"), .text("C\(c)"), .integer(10_000), .text("EUR"), .text("2026-01-05"), .text("2026-01-19"), .text("open"), .null, .null, .null]
+        }
+        func event(_ e: Int, invoice: String? = nil, message: String? = nil) -> [Value] {
+            let c = e % 3
+            return [.text("E\(e)"), .text("C\(c)"), .text(invoice ?? "C\(c)-I0"), .text("opened"), message.map(Value.text) ?? .null,
+                    .integer(Int64(e) * 1_000_000), .null, .null, .null, .null, .null, .null, .null, .null]
+        }
+        func refusal(_ rows: [[Value]]) async -> String? {
+            do {
+                try await store.write([TableRows(table: Schema.events, rows: rows)])
+                return nil
+            } catch let StoreError.database(_, code, message, _) {
+                return code.hasPrefix("787") ? message : "code \(code)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        try await store.write([TableRows(table: Schema.customers, rows: customers), TableRows(table: Schema.invoices, rows: invoices)])
+        #expect(await refusal((0..<40).map { event($0, invoice: $0 == 17 ? "C2-I9" : nil) })
+                == "FOREIGN KEY constraint failed: events row (customer_id = C2, id = E17) refers to invoices (customer_id = C2, id = C2-I9), which does not exist")
+        #expect(try await store.count(Schema.events) == 0)
+        // The second foreign key (to messages) is checked too; NULL message ids have nothing to check.
+        #expect(await refusal((0..<40).map { event($0, message: $0 == 5 ? "M1" : nil) })?.contains("refers to messages (customer_id = C2, id = M1)") == true)
+        try await store.write([TableRows(table: Schema.events, rows: (0..<40).map { event($0) })])
+        #expect(try await store.count(Schema.events) == 40)
+        // Below the bulk size SQLite's own row-by-row check refuses a bad reference: the keys are back in force.
+        #expect(await refusal([event(99, invoice: "C0-I7")]) != nil)
+        // A bulk write of rows partly stored (the upsert path) with a bad reference is refused too.
+        #expect(await refusal((20..<60).map { event($0, invoice: $0 == 50 ? "C1-I3" : nil) }) != nil)
+        try await store.write([TableRows(table: Schema.events, rows: (20..<60).map { event($0) })])
+        #expect(try await store.count(Schema.events) == 60)
+        try await store.close()
+    }
+
+    @Test("SQLite's bulk path (many rows per INSERT, foreign keys per parent) stores exactly what the row-by-row path stores",
+          arguments: [false, true])
+    func sqliteBulkEqualsRowByRow(_ reimport: Bool) async throws {
+        let history = SyntheticHistory(customers: 60, seed: 23)
+        let dir = try temporaryDirectory("bulk-equal")
+        try history.write(to: dir)
+        var stored: [[String: [[Value]]]] = []
+        for bulkRows in [1, Int.max] {
+            let store = try await SQLiteStore(path: try temporaryDirectory("bulk") + "/pom.sqlite", bulkRows: bulkRows)
+            try await RecordImport.run(directory: dir, into: store)
+            if reimport { try await RecordImport.run(directory: dir, into: store) }
+            var tables: [String: [[Value]]] = [:]
+            for table in Schema.tables { tables[table.name] = try await store.allRows(of: table) }
+            stored.append(tables)
+            try await store.close()
+        }
+        #expect(stored[0] == stored[1])
+        #expect((stored[0][Schema.events.name]?.count ?? 0) == history.events.count && history.events.count > 200)
     }
 }

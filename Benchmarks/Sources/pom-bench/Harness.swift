@@ -31,11 +31,14 @@ struct BenchResult: Codable {
     var extraPeakMiB: Double? = nil
     /// CPU seconds (all threads) per run: steadier than wall time on a shared machine.
     var cpuSecondsPerRun: Double? = nil
+    /// CPU seconds per run of a local database server working for the benchmark (PostgreSQL).
+    var serverCPUSecondsPerRun: Double? = nil
     var note: String?
 
     var line: String {
         var s = "\(group)/\(name): " + String(format: "%.4f s (median of %d)", medianSeconds, runs)
         if let cpuSecondsPerRun { s += String(format: ", %.4f CPU s/run", cpuSecondsPerRun) }
+        if let serverCPUSecondsPerRun { s += String(format: " + %.4f server CPU s/run", serverCPUSecondsPerRun) }
         if let rate, let rateUnit { s += String(format: ", %.3g %@", rate, rateUnit) }
         s += String(format: ", peak RSS %.0f MiB", peakRSSMiB)
         if let extraPeakMiB { s += String(format: ", +%.0f MiB during the operation", extraPeakMiB) }

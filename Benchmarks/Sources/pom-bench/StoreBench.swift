@@ -58,12 +58,14 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
     var results: [BenchResult] = []
     let n = size(1_000_000, quick: 100_000)
     let work = EventWorkload(events: n, customers: size(20_000, quick: 2_000), seed: 1)
+    let postgresURL = ProcessInfo.processInfo.environment["POM_BENCH_POSTGRES_URL"] ?? ""
     var locations: [(String, () async throws -> any Store)] = [("sqlite", {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return try await openStore("sqlite:\(dir)/bench.sqlite")
     })]
-    if let url = ProcessInfo.processInfo.environment["POM_BENCH_POSTGRES_URL"], !url.isEmpty {
+    if !postgresURL.isEmpty {
+        let url = postgresURL
         locations.append(("postgres", {
             let schema = "bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
             return try await openStore(url + (url.contains("?") ? "&" : "?") + "schema=\(schema)")
@@ -72,15 +74,18 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
     for (name, open) in locations {
         var times: [Double] = []
         var cpu = 0.0
+        var serverCPU: Double? = nil
         for _ in 0..<3 {
             let store = try await open()
             try await store.write([TableRows(table: Schema.customers, rows: work.customers),
                                    TableRows(table: Schema.invoices, rows: work.invoices)])
             let t0 = DispatchTime.now().uptimeNanoseconds
             let c0 = cpuSeconds()
+            let s0 = name == "postgres" ? postgresServerCPUSeconds(url: postgresURL) : nil
             try await store.write([TableRows(table: Schema.events, rows: work.events)])
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             cpu += cpuSeconds() - c0
+            if let s0, let s1 = postgresServerCPUSeconds(url: postgresURL) { serverCPU = (serverCPU ?? 0) + s1 - s0 }
             let written = try await store.count(Schema.events)
             precondition(written == n, "wrote \(written) of \(n) events")
             try await store.close()
@@ -89,8 +94,8 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
         let median = times[times.count / 2]
         results.append(BenchResult(group: "store", name: "\(name) write \(countLabel(n)) event rows (one transaction)", medianSeconds: median,
                                    runs: times.count, rate: Double(n) / median, rateUnit: "rows/s", peakRSSMiB: peakRSSMiB(),
-                                   cpuSecondsPerRun: cpu / Double(times.count),
-                                   note: name == "sqlite" ? "rows in key order, prepared INSERT (upsert when keys exist), WAL"
+                                   cpuSecondsPerRun: cpu / Double(times.count), serverCPUSecondsPerRun: serverCPU.map { $0 / Double(times.count) },
+                                   note: name == "sqlite" ? "rows in key order, prepared INSERT of 100 rows (upsert when keys exist), foreign keys per parent key, WAL"
                                        : "rows in key order, COPY FROM STDIN (staging + upsert when keys exist), foreign keys checked once"))
     }
 
@@ -103,20 +108,24 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
     for (name, open) in locations {
         var times: [Double] = []
         var cpu = 0.0
+        var serverCPU: Double? = nil
         for _ in 0..<3 {
             let store = try await open()
             let t0 = DispatchTime.now().uptimeNanoseconds
             let c0 = cpuSeconds()
+            let s0 = name == "postgres" ? postgresServerCPUSeconds(url: postgresURL) : nil
             try await RecordImport.run(directory: dir, into: store)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             cpu += cpuSeconds() - c0
+            if let s0, let s1 = postgresServerCPUSeconds(url: postgresURL) { serverCPU = (serverCPU ?? 0) + s1 - s0 }
             try await store.close()
         }
         times.sort()
         let median = times[times.count / 2]
         results.append(BenchResult(group: "store", name: "\(name) import events.jsonl \(countLabel(n)) rows (parse, check, write)", medianSeconds: median,
                                    runs: times.count, rate: Double(n) / median, rateUnit: "rows/s", peakRSSMiB: peakRSSMiB(),
-                                   cpuSecondsPerRun: cpu / Double(times.count), note: nil))
+                                   cpuSecondsPerRun: cpu / Double(times.count), serverCPUSecondsPerRun: serverCPU.map { $0 / Double(times.count) },
+                                   note: nil))
     }
     return results
 }

@@ -14,6 +14,7 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("logistic", logisticBenchmarks),
     ("csv", csvBenchmarks),
     ("policy", policyBenchmarks),
+    ("orchestrate", orchestrateBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()

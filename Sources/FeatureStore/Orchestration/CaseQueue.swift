@@ -44,3 +44,18 @@ public protocol CaseQueue: Store {
     /// The rows of `table` whose `customer_id` (or `id` for `customers`) is one of `customers`, in key order.
     func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]]
 }
+
+extension Array where Element == [Value] {
+    /// Claimed rows in the order work is done: earliest `due` (an instant column) first, then by key.
+    public func sortedByDue(_ due: Int, key: [Int]) -> [[Value]] {
+        sorted { a, b in
+            let (x, y) = (a[due].integer ?? 0, b[due].integer ?? 0)
+            if x != y { return x < y }
+            for c in key {
+                let d = Value.keyCompare(a[c], b[c])
+                if d != 0 { return d < 0 }
+            }
+            return false
+        }
+    }
+}

@@ -2,9 +2,10 @@ import Vocabulary
 
 extension Schema {
     /// One row per case (invoice) the orchestrator runs a flow for: the flow and its version, the
-    /// experiment arm the customer was assigned at enrolment, the flow's progress (`progress`, a JSON
-    /// document owned by the flow executor), when the case next needs attention (`next_due_at`, NULL
-    /// when the flow has nothing more to do) and the lease of the worker handling it now.
+    /// experiment arm the customer was assigned at enrolment, the flow's progress (`progress`, the
+    /// orchestrator's compact text of it; JSON in rows of earlier versions), when the case next
+    /// needs attention (`next_due_at`, NULL when the flow has nothing more to do) and the lease of
+    /// the worker handling it now.
     public static let caseStates = StoreTable(
         name: "case_states", file: "",
         columns: [

@@ -1,0 +1,77 @@
+import Channels
+import FeatureStoreBackends
+import Flows
+import Foundation
+import Testing
+import Vocabulary
+@testable import Orchestrator
+
+/// Takes every message and gives a receipt; counts the messages per channel.
+final class CountingAdapter: ChannelAdapter, @unchecked Sendable {
+    let name = "counting"
+    let lock = NSLock()
+    var counts: [Channel: Int] = [:]
+
+    func send(_ message: OutgoingMessage) async throws -> SendReceipt {
+        lock.withLock { counts[message.channel, default: 0] += 1 }
+        return SendReceipt(providerId: "count:" + message.idempotencyKey, acceptedAt: Date(timeIntervalSince1970: 0), status: .accepted)
+    }
+}
+
+@Suite("A run over a synthetic book of cases", .serialized)
+struct SyntheticRunTests {
+    // 2026-03-02T09:00:00Z: 10:00 in Berlin, the flows' send hour.
+    let asOf = Date(timeIntervalSince1970: 1_772_442_000)
+
+    @Test("Every case of the book is planned once, what is queued is sent, and a second run of the day finds nothing due",
+          arguments: Backend.allCases)
+    func bookRun(_ backend: Backend) async throws {
+        let store = try await freshStore(backend)
+        _ = try await FlowLibrary.store(files: try exampleFlows(), into: store, now: asOf.addingTimeInterval(-500 * 86_400))
+        let library = try await FlowLibrary.load(from: store)
+        let flow = try library.newest("b2c-consumer-dunning")
+        let n = 1_200
+        try await SyntheticCases.write(into: store, cases: n, chunk: 500, flow: flow, asOf: asOf, seed: 5)
+        #expect(try await store.count(Schema.caseStates) == n)
+        let adapter = CountingAdapter()
+        let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, adapter as any ChannelAdapter) }))
+        let phases = PhaseLog()
+        var configuration = RunConfiguration()
+        configuration.batchSize = 250
+        configuration.phaseObserver = { phase, seconds in phases.add(phase, seconds) }
+        let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
+                                        templates: try TemplateCatalogue.bundled(), configuration: configuration)
+        let summary = try await orchestrator.run(asOf: asOf, runId: "book")
+        #expect(summary.cases == n)
+        #expect(summary.enrolled == 0)
+        // The run's day falls on one of the flow's 10 process days for about 10 cases in 66, plus
+        // the backups that come due; every queued message goes out in the same run.
+        #expect(summary.queued > n / 12 && summary.queued < n / 2, "queued \(summary.queued)")
+        #expect(summary.sent == summary.queued && summary.decisions == summary.queued)
+        #expect(adapter.counts.values.reduce(0, +) == summary.sent)
+        #expect(try await store.count(Schema.outbox) == 0)
+        #expect(Set(phases.names) == ["enrol", "claim", "plan.read", "plan.compute", "plan.write", "dispatch.claim", "dispatch.read",
+                                      "dispatch.send", "dispatch.write"])
+        // Every case's progress is stored in the compact form and nothing is due any more today.
+        for row in try await store.allRows(of: Schema.caseStates) {
+            let progress = Schema.caseStates.value(row, "progress").text!
+            #expect(progress.hasPrefix("~1|"))
+            #expect((Schema.caseStates.value(row, "next_due_at").integer ?? .max) > micros(asOf))
+        }
+        let again = try await orchestrator.run(asOf: asOf, runId: "book-2")
+        #expect(again.cases == 0 && again.sent == 0)
+        try await store.close()
+    }
+}
+
+/// The phases a run reported.
+final class PhaseLog: @unchecked Sendable {
+    let lock = NSLock()
+    var names: [String] = []
+
+    func add(_ phase: String, _ seconds: Double) {
+        lock.lock()
+        names.append(phase)
+        lock.unlock()
+    }
+}
