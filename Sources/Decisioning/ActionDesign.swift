@@ -45,6 +45,13 @@ public struct ActionDesign: Hashable, Codable, Sendable {
     public var scales: [Double]
     /// Indices into `contextFeatures` of the interaction features `s`.
     public var interactions: [Int]
+    /// Channel-matched features: per family (`preferred`, `responses`, ...), the indices into
+    /// `contextFeatures` of its six per-channel features in `Channel` order. Family `f` adds one
+    /// column `x_{f, channel(a)}` (the raw value for the action's own channel) with one coefficient
+    /// shared by all channels: "the customer prefers / answered / bounced on *this* channel".
+    public var channelFamilies: [[Int]]
+    /// The families' names (`preferred` for `preferred_<channel>`).
+    public var channelFamilyNames: [String]
 
     /// The interaction features pom uses by default: reachability, preference, bounces and responses
     /// per channel, dunning level, amount, payment history and days overdue.
@@ -56,17 +63,55 @@ public struct ActionDesign: Hashable, Codable, Sendable {
         return names
     }()
 
-    public init(contextFeatures: [String], means: [Double], scales: [Double], interactions: [Int]) {
+    /// The channel families pom can match: every `<family>_<channel>` group of `FeatureSchema`
+    /// except reachability (constant over the allowed actions).
+    public static let channelFamilyCandidates = ["preferred", "responses", "bounces", "sent"]
+
+    public init(contextFeatures: [String], means: [Double], scales: [Double], interactions: [Int],
+                channelFamilies: [[Int]] = [], channelFamilyNames: [String] = []) {
         precondition(means.count == contextFeatures.count && scales.count == contextFeatures.count, "ActionDesign: sizes")
         precondition(interactions.allSatisfy { $0 >= 0 && $0 < contextFeatures.count }, "ActionDesign: interaction index out of range")
+        precondition(channelFamilies.count == channelFamilyNames.count
+                     && channelFamilies.allSatisfy { $0.count == Channel.allCases.count && $0.allSatisfy { $0 >= 0 && $0 < contextFeatures.count } },
+                     "ActionDesign: a channel family needs one feature per channel")
         self.contextFeatures = contextFeatures
         self.means = means
         self.scales = scales
         self.interactions = interactions
+        self.channelFamilies = channelFamilies
+        self.channelFamilyNames = channelFamilyNames
+    }
+
+    enum CodingKeys: String, CodingKey { case contextFeatures, means, scales, interactions, channelFamilies, channelFamilyNames }
+
+    /// Decodes a design; artifacts written before channel families existed decode with none.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(contextFeatures: try c.decode([String].self, forKey: .contextFeatures), means: try c.decode([Double].self, forKey: .means),
+                  scales: try c.decode([Double].self, forKey: .scales), interactions: try c.decode([Int].self, forKey: .interactions),
+                  channelFamilies: try c.decodeIfPresent([[Int]].self, forKey: .channelFamilies) ?? [],
+                  channelFamilyNames: try c.decodeIfPresent([String].self, forKey: .channelFamilyNames) ?? [])
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(contextFeatures, forKey: .contextFeatures)
+        try c.encode(means, forKey: .means)
+        try c.encode(scales, forKey: .scales)
+        try c.encode(interactions, forKey: .interactions)
+        if !channelFamilies.isEmpty {
+            try c.encode(channelFamilies, forKey: .channelFamilies)
+            try c.encode(channelFamilyNames, forKey: .channelFamilyNames)
+        }
     }
 
     /// Standardisation fitted on `contexts` (`n × d`, `FeatureSchema` columns).
-    public static func fitted(contexts: Matrix, names: [String], interactionNames: [String] = defaultInteractionNames) throws -> ActionDesign {
+    /// - Parameters:
+    ///   - interactionNames: the features `s` every action level interacts with.
+    ///   - channelFamilies: family prefixes (`preferred`, `responses`, ...) matched to the action's channel.
+    /// - Throws: `DecisioningError.unknownFeature` for a name (or a `<family>_<channel>`) not in `names`.
+    public static func fitted(contexts: Matrix, names: [String], interactionNames: [String] = defaultInteractionNames,
+                              channelFamilies familyNames: [String] = []) throws -> ActionDesign {
         let n = contexts.rows, d = contexts.columns
         var means = [Double](repeating: 0, count: d), scales = [Double](repeating: 1, count: d)
         for j in 0..<d {
@@ -84,7 +129,16 @@ public struct ActionDesign: Hashable, Codable, Sendable {
             guard let j = names.firstIndex(of: name) else { throw DecisioningError.unknownFeature(name, known: names) }
             interactions.append(j)
         }
-        return ActionDesign(contextFeatures: names, means: means, scales: scales, interactions: interactions)
+        var families: [[Int]] = []
+        for family in familyNames {
+            families.append(try Channel.allCases.map { c in
+                let name = "\(family)_\(c.rawValue)"
+                guard let j = names.firstIndex(of: name) else { throw DecisioningError.unknownFeature(name, known: names) }
+                return j
+            })
+        }
+        return ActionDesign(contextFeatures: names, means: means, scales: scales, interactions: interactions,
+                            channelFamilies: families, channelFamilyNames: familyNames)
     }
 
     /// `d`.
@@ -100,8 +154,10 @@ public struct ActionDesign: Hashable, Codable, Sendable {
     static let hourBase = weekdayBase + Weekday.allCases.count - 1
     static let delayLevel = hourBase + HourBucket.allCases.count - 1
 
-    /// Columns of `φ` including the intercept: `1 + d + L·(1 + |s|)`.
-    public var width: Int { 1 + contextCount + ActionDesign.levelCount * blockSize }
+    /// Columns of `φ` including the intercept: `1 + d + L·(1 + |s|) + F` (`F` channel families).
+    public var width: Int { 1 + contextCount + ActionDesign.levelCount * blockSize + channelFamilies.count }
+    /// Column of `φ` (after the intercept) of the first channel family.
+    public var familyColumn: Int { contextCount + ActionDesign.levelCount * blockSize }
 
     /// Column names of `φ` after the intercept.
     public var featureNames: [String] {
@@ -113,6 +169,7 @@ public struct ActionDesign: Hashable, Codable, Sendable {
         for w in Weekday.allCases.dropFirst() { block("weekday=\(w.name)") }
         for h in HourBucket.allCases.dropFirst() { block("hour=\(h.label)") }
         block("send_delay_days")
+        for f in channelFamilyNames { names.append("\(f)_<channel>") }
         return names
     }
 
@@ -120,6 +177,7 @@ public struct ActionDesign: Hashable, Codable, Sendable {
     public func featureName(_ k: Int) -> String {
         precondition(k >= 0 && k < width - 1, "ActionDesign: column \(k) outside 0..<\(width - 1)")
         if k < contextCount { return contextFeatures[k] }
+        if k >= familyColumn { return "\(channelFamilyNames[k - familyColumn])_<channel>" }
         let level = (k - contextCount) / blockSize, inner = (k - contextCount) % blockSize
         let prefix: String
         switch level {
@@ -147,10 +205,13 @@ public struct ActionDesign: Hashable, Codable, Sendable {
                 d == 0 ? -1 : ActionDesign.weekdayBase + d - 1, h == 0 ? -1 : ActionDesign.hourBase + h - 1)
     }
 
-    /// Writes `φ(x, a)` (without the intercept) into `out` (length `width − 1`), from standardised `xs`.
-    public func write(standardised xs: [Double], clock: DecisionClock, action: DeliveryAction, into out: inout [Double], offset: Int = 0, stride: Int = 1) {
+    /// Writes `φ(x, a)` (without the intercept) into `out` (length `width − 1`) for the raw
+    /// context `x` (`FeatureSchema` order).
+    public func write(context x: [Double], clock: DecisionClock, action: DeliveryAction, into out: inout [Double], offset: Int = 0, stride: Int = 1) {
+        let xs = standardised(x)
         let d = contextCount, b = blockSize
         for k in 0..<(width - 1) { out[offset + k * stride] = 0 }
+        for (f, family) in channelFamilies.enumerated() { out[offset + (familyColumn + f) * stride] = x[family[action.channel.index]] }
         for j in 0..<d { out[offset + j * stride] = xs[j] }
         func block(_ level: Int, _ scale: Double) {
             let base = d + level * b

@@ -23,7 +23,7 @@ public struct ActionRewardModel: Codable, Sendable, Equatable {
     /// `η(x, a)` by the explicit design (the slow, obviously-right path; `ActionScorer` is the fast one).
     public func linearPredictor(context x: [Double], clock: DecisionClock, action: DeliveryAction) -> Double {
         var phi = [Double](repeating: 0, count: design.width - 1)
-        design.write(standardised: design.standardised(x), clock: clock, action: action, into: &phi)
+        design.write(context: x, clock: clock, action: action, into: &phi)
         var eta = intercept
         for k in 0..<phi.count { eta += coefficients[k] * phi[k] }
         return eta
@@ -47,6 +47,8 @@ public struct ActionRewardRegression: Sendable {
     /// Clip of the importance weights; nil fits unweighted.
     public var maxWeight: Double?
     public var interactionNames: [String]
+    /// Channel families matched to the action's channel (`ActionDesign.channelFamilies`).
+    public var channelFamilies: [String] = []
     public var tolerance: Double
     public var maxIterations: Int
     /// Fit by Newton/IRLS whatever the width (else `LogisticRegression`'s automatic choice).
@@ -69,7 +71,7 @@ public struct ActionRewardRegression: Sendable {
         for i in 0..<n { storage[i] = 1 }
         for i in 0..<n {
             let x = (0..<data.contexts.columns).map { data.contexts[i, $0] }
-            design.write(standardised: design.standardised(x), clock: data.clocks[i], action: data.actions[i],
+            design.write(context: x, clock: data.clocks[i], action: data.actions[i],
                          into: &storage, offset: i + n, stride: n)
         }
         return Matrix(rows: n, columns: w, columnMajor: storage)
@@ -79,7 +81,8 @@ public struct ActionRewardRegression: Sendable {
     /// - Throws: `LogisticRegression.FitError` when no usable fit exists; `DecisioningError` for an
     ///   unknown interaction feature.
     public func fit(_ data: PolicyData) throws -> (model: ActionRewardModel, report: LogisticRegression.FitReport) {
-        let design = try ActionDesign.fitted(contexts: data.contexts, names: data.featureNames, interactionNames: interactionNames)
+        let design = try ActionDesign.fitted(contexts: data.contexts, names: data.featureNames, interactionNames: interactionNames,
+                                             channelFamilies: channelFamilies)
         let x = ActionRewardRegression.designMatrix(data, design: design)
         let regression = LogisticRegression(l2: l2, solver: newton ? .newton : .auto, tolerance: tolerance, maxIterations: maxIterations,
                                             standardErrors: false)
@@ -102,13 +105,20 @@ public struct ActionScorer: Sendable {
     /// Per action: 4 level slots (the zero slot `L` for reference levels) and the (weekday, window) cell.
     let actionSlots: [Int32]
     let actionCell: [Int32]
+    /// Channel families: per family the six feature indices, its coefficient, and each action's channel.
+    let families: [Int32]
+    let familyCoefficients: [Double]
+    let actionChannel: [Int32]
 
     public init(_ model: ActionRewardModel) {
         self.model = model
         let design = model.design
         d = design.contextCount
         blockSize = design.blockSize
-        blocks = Array(model.coefficients[d...])
+        blocks = Array(model.coefficients[d..<design.familyColumn])
+        families = design.channelFamilies.flatMap { $0.map(Int32.init) }
+        familyCoefficients = Array(model.coefficients[design.familyColumn...])
+        actionChannel = DeliveryAction.all.map { Int32($0.channel.index) }
         interactions = design.interactions.map(Int32.init)
         var slots = [Int32](repeating: Int32(ActionDesign.levelCount), count: DeliveryAction.count * 4)
         var cells = [Int32](repeating: 0, count: DeliveryAction.count)
@@ -133,8 +143,16 @@ public struct ActionScorer: Sendable {
         precondition(eta.count >= DeliveryAction.count, "ActionScorer: output needs \(DeliveryAction.count) entries")
         let design = model.design
         let levelCount = ActionDesign.levelCount
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: d + blockSize + levelCount + 1 + 42) { tmp in
-            let xs = tmp.baseAddress!, sv = xs + d, u = sv + blockSize, delay = u + levelCount + 1
+        let channels = Channel.allCases.count
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: d + blockSize + levelCount + 1 + 42 + channels) { tmp in
+            let xs = tmp.baseAddress!, sv = xs + d, u = sv + blockSize, delay = u + levelCount + 1, matched = delay + 42
+            // Channel families: Σ_f γ_f·x_{f,c} per channel c.
+            let familyCount = familyCoefficients.count
+            for c in 0..<channels {
+                var v = 0.0
+                for f in 0..<familyCount { v += familyCoefficients[f] * x[Int(families[f * channels + c])] }
+                matched[c] = v
+            }
             var base = model.intercept
             model.coefficients.withUnsafeBufferPointer { beta in
                 design.means.withUnsafeBufferPointer { m in
@@ -184,6 +202,7 @@ public struct ActionScorer: Sendable {
                                 let o = a * 4
                                 out[a] = base + u[Int(sl[o])] + u[Int(sl[o + 1])] + u[Int(sl[o + 2])] + u[Int(sl[o + 3])]
                                     + delay[Int(cell[a])]
+                                if familyCount > 0 { out[a] += matched[Int(actionChannel[a])] }
                             }
                         }
                     }

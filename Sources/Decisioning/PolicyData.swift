@@ -18,6 +18,7 @@ public struct PolicyData: Sendable {
     /// 1 when paid within the horizon, else 0.
     public var labels: [Double]
     public var customerIDs: [String]
+    public var invoiceIDs: [String]
     public var decisionIDs: [String]
     /// Decision instants, microseconds since the epoch.
     public var decidedAt: [Int64]
@@ -33,7 +34,7 @@ public struct PolicyData: Sendable {
         var rows: [Double] = []
         var data = PolicyData(contexts: Matrix(rows: 0, columns: FeatureSchema.features.count), featureNames: FeatureSchema.names,
                               featureSchemaHash: FeatureSchema.hash, clocks: [], actions: [], candidates: [], propensities: [],
-                              labels: [], customerIDs: [], decisionIDs: [], decidedAt: [], horizonDays: horizonDays)
+                              labels: [], customerIDs: [], invoiceIDs: [], decisionIDs: [], decidedAt: [], horizonDays: horizonDays)
         let d = FeatureSchema.features.count
         let options = TrainingSetOptions(horizonDays: horizonDays, customersPerBlock: customersPerBlock)
         try await TrainingSetBuilder.forEachBlock(from: store, options: options) { set in
@@ -56,6 +57,7 @@ public struct PolicyData: Sendable {
                 data.propensities.append(set.propensities[i])
                 data.labels.append(set.paidWithinHorizon[i] ? 1 : 0)
                 data.customerIDs.append(set.customerIDs[i])
+                data.invoiceIDs.append(set.invoiceIDs[i])
                 data.decisionIDs.append(set.decisionIDs[i])
                 data.decidedAt.append(t)
             }
@@ -79,6 +81,7 @@ public struct PolicyData: Sendable {
         out.propensities = indices.map { propensities[$0] }
         out.labels = indices.map { labels[$0] }
         out.customerIDs = indices.map { customerIDs[$0] }
+        out.invoiceIDs = indices.map { invoiceIDs[$0] }
         out.decisionIDs = indices.map { decisionIDs[$0] }
         out.decidedAt = indices.map { decidedAt[$0] }
         return out
@@ -104,6 +107,49 @@ public struct PolicyData: Sendable {
 
     /// Earliest and latest decision instants.
     public var window: (from: Int64, to: Int64) { (decidedAt.min() ?? 0, decidedAt.max() ?? 0) }
+
+    /// Inverse-probability-of-censoring weights that make each row's label the outcome of its
+    /// own message alone, as the simulator's oracle and a live policy value it.
+    ///
+    /// A decision's label counts payments up to `H` days after its send time `t₀ = t + δ(a)`. When
+    /// the invoice is still open at the next decision `j` on it (a week later in the dunning
+    /// flow) and `j`'s message goes out before `t₀ + H`, the label also carries that later
+    /// message's effect — more often the longer `δ(a)` is, which would credit waiting with the next
+    /// reminder's payments. Such rows get weight 0; rows whose next message went out after the
+    /// window get `1/P(send_j ≥ t₀ + H)`, the probability that the next decision's logging policy
+    /// left the window alone, here over `j`'s allowed actions at equal probability (exact for
+    /// uniform-random exploration; otherwise an approximation); rows without a later decision keep 1.
+    /// Conditionally on reaching decision `j` its choice is independent of the first message's own
+    /// outcome, so the weighted rows estimate `E[paid by t₀ + H | no later message]` without bias
+    /// (Robins & Rotnitzky 1992, IPCW). Weights are clipped at `maxWeight`.
+    /// Complexity: `O(n + Σ|A_j|)`.
+    public func ownMessageWeights(maxWeight: Double = 50) -> [Double] {
+        precondition(maxWeight >= 1, "PolicyData.ownMessageWeights: maxWeight \(maxWeight) must be ≥ 1")
+        let day = 86_400_000_000.0
+        var weights = [Double](repeating: 1, count: count)
+        // Rows in time order per invoice.
+        var byInvoice: [String: [Int]] = [:]
+        for i in 0..<count { byInvoice[invoiceIDs[i], default: []].append(i) }
+        for (_, rows) in byInvoice {
+            let ordered = rows.sorted { (decidedAt[$0], $0) < (decidedAt[$1], $1) }
+            for (k, i) in ordered.enumerated() where k + 1 < ordered.count {
+                let j = ordered[k + 1]
+                let end = Double(decidedAt[i]) / day + clocks[i].sendDelayDays(actions[i]) + horizonDays
+                let tj = Double(decidedAt[j]) / day
+                if tj + clocks[j].sendDelayDays(actions[j]) < end {
+                    weights[i] = 0
+                    continue
+                }
+                var kept = 0, all = 0
+                for a in candidates[j] {
+                    all += 1
+                    if tj + clocks[j].sendDelayDays(a) >= end { kept += 1 }
+                }
+                weights[i] = Swift.min(Double(all) / Double(Swift.max(kept, 1)), maxWeight)
+            }
+        }
+        return weights
+    }
 
     /// Importance weights relative to the uniform policy over each decision's allowed actions,
     /// `wᵢ = min((1/|Aᵢ|)/πᵢ, maxWeight)`: 1 for uniform logging, and otherwise the Horvitz–Thompson

@@ -244,7 +244,7 @@ enum RewardExplanation {
                         eta: Double) -> BanditExplanation {
         let design = model.design
         var phi = [Double](repeating: 0, count: design.width - 1)
-        design.write(standardised: design.standardised(x), clock: clock, action: action, into: &phi)
+        design.write(context: x, clock: clock, action: action, into: &phi)
         // The three largest |β_k φ_k|, ties to the lower column.
         var terms: [(Int, Double)] = []
         for k in 0..<phi.count where phi[k] != 0 {

@@ -16,6 +16,8 @@ public struct BatchLinUCBScorer: Sendable {
     public let armCount: Int
     let quadratic: Matrix   // q × G
     let means: Matrix       // d × G
+    /// `Θ` for the row kernel in chunks of eight arms (chunk, feature, arm within the chunk; zero-padded).
+    let thetaRows: [Double]
     /// Per arm `α·√λ_max(Σ_g)`, slightly enlarged against rounding: the bonus bound per unit of `‖x‖`.
     let bonusWidths: [Double]
 
@@ -23,6 +25,7 @@ public struct BatchLinUCBScorer: Sendable {
     ///   - posterior: a linear posterior whose feature map has no effect blocks (`p == d`).
     ///   - alpha: the exploration width.
     public init(posterior: BanditPosterior, alpha: Double) {
+        precondition(alpha >= 0 && alpha.isFinite, "BatchLinUCBScorer: alpha \(alpha) must be finite and ≥ 0")
         let map = posterior.featureMap
         precondition(map.armFeatureCount == map.contextDimension,
                      "BatchLinUCBScorer: scores arms over the raw context; use a feature map without effects (effectFeatureCount 0 or the action grouping)")
@@ -44,6 +47,10 @@ public struct BatchLinUCBScorer: Sendable {
         self.armCount = g
         quadratic = Matrix(rows: q, columns: g, columnMajor: c)
         means = Matrix(rows: d, columns: g, columnMajor: t)
+        // Θ in chunks of eight arms: chunk c, feature j, lane l at (c·d + j)·8 + l (zero padding).
+        var chunked = [Double](repeating: 0, count: (g + 7) / 8 * d * 8)
+        for a in 0..<g { for j in 0..<d { chunked[((a / 8) * d + j) * 8 + a % 8] = t[j + a * d] } }
+        thetaRows = chunked
         bonusWidths = posterior.arms.map { arm in
             let sigma = Matrix(rows: d, columns: d, columnMajor: Array(arm.covariance[0..<(d * d)]))
             // λ_max from LAPACK, else Gershgorin's bound (the largest absolute row sum); both ≥ λ_max.
@@ -56,93 +63,141 @@ public struct BatchLinUCBScorer: Sendable {
 
     /// The best arm per row of `contexts` (`n × d`); ties go to the lowest arm index (numpy's argmax).
     ///
-    /// Exact, with pruning: the means `X·Θ` of a block of rows are one `dgemm`; a row's
-    /// quadratic forms are then computed only for arms that can still win. Since
-    /// `xᵀΣ_g x ≤ λ_max(Σ_g)·‖x‖²`, arm `g` is skipped when `θ_gᵀx + α·√(λ_max(Σ_g))·‖x‖` is below the best
-    /// exact score found so far (the arm with the highest bound is scored first). Trained arms have
-    /// small covariances, so typically one or two of the 18 quadratic forms (`d(d+1)/2` multiply-adds
-    /// each) are computed; untrained arms (`Σ = I/λ`) fall back to all of them.
+    /// Exact, with pruning, in plain Swift over blocks of 256 rows (no BLAS call, so no BLAS
+    /// threads compete with the workers). Per row: the means `θ_gᵀx` of all arms (`d·G`
+    /// multiply-adds), then the bounds `u_g = θ_gᵀx + α·√λ_max(Σ_g)·‖x‖ ≥ score_g` (since
+    /// `xᵀΣ_g x ≤ λ_max(Σ_g)·‖x‖²`). Let `t` be the arm with the highest bound. When `θ_tᵀx`
+    /// (a lower bound of `t`'s score, the bonus being ≥ 0) is above every other arm's bound (at
+    /// least equal for arms after `t`), `t` wins without any quadratic form. Otherwise `t`'s
+    /// exact score is computed and every arm whose bound reaches it is scored exactly, as
+    /// `z(x)ᵀc_g` with `z(x) = vech(xxᵀ)`. Trained arms have small covariances, so most rows need
+    /// no or one quadratic form; untrained arms (`Σ = I/λ`) fall back to all of them.
+    /// Row blocks are taken from a shared counter by `BLASRuntime.threads` workers.
+    /// Complexity: `O(n·d·G)` plus `O(d²)` per exactly scored arm.
     public func bestArms(_ contexts: Matrix) -> [Int] {
         let n = contexts.rows, d = dimension, q = d * (d + 1) / 2, g = armCount
         precondition(contexts.columns == d, "BatchLinUCBScorer: contexts have \(contexts.columns) columns, expected \(d)")
-        let block = 512
+        var out = [Int](repeating: 0, count: n)
+        guard n > 0 else { return out }
+        let block = 256
         let blocks = (n + block - 1) / block
-        let out = UnsafeMutableBufferPointer<Int>.allocate(capacity: n)
-        defer { out.deallocate() }
-        nonisolated(unsafe) let sink = out
         let workers = Swift.max(1, Swift.min(BLASRuntime.threads, blocks))
-        let source = contexts.elements
         let alpha = self.alpha
-        let quadratic = self.quadratic.elements
-        let widths = bonusWidths
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var b = worker
-            var xr = [Double](repeating: 0, count: d), z = [Double](repeating: 0, count: q), bounds = [Double](repeating: 0, count: g)
-            while b < blocks {
-                let lo = b * block, m = Swift.min(block, n - lo)
-                var xb = [Double](repeating: 0, count: m * d)
-                source.withUnsafeBufferPointer { src in
-                    xb.withUnsafeMutableBufferPointer { xp in
-                        for j in 0..<d {
-                            let from = src.baseAddress! + lo + j * n, to = xp.baseAddress! + j * m
-                            for i in 0..<m { to[i] = from[i] }
-                        }
-                    }
-                }
-                let xm = Matrix(rows: m, columns: d, columnMajor: xb)
-                var mean = Matrix(rows: m, columns: g)
-                gemm(1, xm.view, .none, means.view, .none, 0, &mean)
-                mean.elements.withUnsafeBufferPointer { mp in
-                    xb.withUnsafeBufferPointer { xp in
-                        quadratic.withUnsafeBufferPointer { cp in
-                            widths.withUnsafeBufferPointer { wp in
-                                xr.withUnsafeMutableBufferPointer { x in
-                                    z.withUnsafeMutableBufferPointer { zp in
-                                        bounds.withUnsafeMutableBufferPointer { bp in
-                                            for row in 0..<m {
-                                                var norm2 = 0.0
-                                                for j in 0..<d { let v = xp[row + j * m]; x[j] = v; norm2 += v * v }
-                                                let norm = norm2.squareRoot()
-                                                var top = 0
-                                                for a in 0..<g {
-                                                    bp[a] = mp[row + a * m] + wp[a] * norm
-                                                    if bp[a] > bp[top] { top = a }
-                                                }
-                                                var r = 0
-                                                for i in 0..<d {
-                                                    let xi = x[i]
-                                                    for j in i..<d { zp[r] = xi * x[j]; r += 1 }
-                                                }
-                                                func exact(_ a: Int) -> Double {
-                                                    let c = cp.baseAddress! + a * q
-                                                    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-                                                    var k = 0
-                                                    while k + 4 <= q {
-                                                        s0 += c[k] * zp[k]; s1 += c[k + 1] * zp[k + 1]
-                                                        s2 += c[k + 2] * zp[k + 2]; s3 += c[k + 3] * zp[k + 3]
-                                                        k += 4
-                                                    }
-                                                    while k < q { s0 += c[k] * zp[k]; k += 1 }
-                                                    return mp[row + a * m] + alpha * Swift.max((s0 + s1) + (s2 + s3), 0).squareRoot()
-                                                }
-                                                var best = exact(top), arg = top
-                                                for a in 0..<g where a != top && bp[a] >= best {
-                                                    let s = exact(a)
-                                                    if s > best || (s == best && a < arg) { best = s; arg = a }
-                                                }
-                                                sink[lo + row] = arg
+        let counter = BlockCounter()
+        let chunks = (g + 7) / 8
+        out.withUnsafeMutableBufferPointer { outBuffer in
+            contexts.elements.withUnsafeBufferPointer { sourceBuffer in
+                thetaRows.withUnsafeBufferPointer { thetaBuffer in
+                    quadratic.elements.withUnsafeBufferPointer { quadraticBuffer in
+                        bonusWidths.withUnsafeBufferPointer { widthBuffer in
+                            nonisolated(unsafe) let sink = outBuffer.baseAddress!, src = sourceBuffer.baseAddress!
+                            nonisolated(unsafe) let theta = thetaBuffer.baseAddress!, cq = quadraticBuffer.baseAddress!
+                            nonisolated(unsafe) let widths = widthBuffer.baseAddress!
+                            let work = { @Sendable () in
+                                let scratch = UnsafeMutablePointer<Double>.allocate(capacity: block * d + chunks * 8 + g + q)
+                                defer { scratch.deallocate() }
+                                let xr = scratch, mean = xr + block * d, bound = mean + chunks * 8, z = bound + g
+                                while true {
+                                    let b = counter.next()
+                                    if b >= blocks { break }
+                                    let lo = b * block, m = Swift.min(block, n - lo)
+                                    // The block's rows, row-major.
+                                    for j in 0..<d {
+                                        let column = src + lo + j * n
+                                        for i in 0..<m { xr[i * d + j] = column[i] }
+                                    }
+                                    for i in 0..<m {
+                                        let x = xr + i * d
+                                        var norm2 = 0.0
+                                        for j in 0..<d { norm2 += x[j] * x[j] }
+                                        // Means, eight arms at a time in four two-lane accumulators.
+                                        for c in 0..<chunks {
+                                            var a0 = SIMD2<Double>(), a1 = SIMD2<Double>(), a2 = SIMD2<Double>(), a3 = SIMD2<Double>()
+                                            var t = UnsafeRawPointer(theta + c * d * 8)
+                                            for j in 0..<d {
+                                                let xj = SIMD2<Double>(repeating: x[j])
+                                                a0 += xj * t.loadUnaligned(as: SIMD2<Double>.self)
+                                                a1 += xj * t.loadUnaligned(fromByteOffset: 16, as: SIMD2<Double>.self)
+                                                a2 += xj * t.loadUnaligned(fromByteOffset: 32, as: SIMD2<Double>.self)
+                                                a3 += xj * t.loadUnaligned(fromByteOffset: 48, as: SIMD2<Double>.self)
+                                                t += 64
                                             }
+                                            let out = UnsafeMutableRawPointer(mean + c * 8)
+                                            out.storeBytes(of: a0, as: SIMD2<Double>.self)
+                                            out.storeBytes(of: a1, toByteOffset: 16, as: SIMD2<Double>.self)
+                                            out.storeBytes(of: a2, toByteOffset: 32, as: SIMD2<Double>.self)
+                                            out.storeBytes(of: a3, toByteOffset: 48, as: SIMD2<Double>.self)
                                         }
+                                        let norm = norm2.squareRoot()
+                                        var top = 0
+                                        for a in 0..<g {
+                                            bound[a] = mean[a] + widths[a] * norm
+                                            if bound[a] > bound[top] { top = a }
+                                        }
+                                        // The top arm's mean beats every other bound: it wins outright.
+                                        let floor = mean[top]
+                                        var settled = true
+                                        for a in 0..<g where a != top {
+                                            if bound[a] > floor || (a < top && bound[a] == floor) { settled = false; break }
+                                        }
+                                        if settled {
+                                            sink[lo + i] = top
+                                            continue
+                                        }
+                                        var r = 0
+                                        for k in 0..<d {
+                                            let xk = x[k]
+                                            for j in k..<d { z[r] = xk * x[j]; r += 1 }
+                                        }
+                                        // z·c_a in four partial sums (lanes of two accumulators: the order of the
+                                        // four scalar sums it replaces).
+                                        func exact(_ a: Int) -> Double {
+                                            let c = cq + a * q
+                                            let cr = UnsafeRawPointer(c), zr = UnsafeRawPointer(z)
+                                            var v01 = SIMD2<Double>(), v23 = SIMD2<Double>()
+                                            var k = 0
+                                            while k + 4 <= q {
+                                                v01 += cr.loadUnaligned(fromByteOffset: k * 8, as: SIMD2<Double>.self)
+                                                    * zr.loadUnaligned(fromByteOffset: k * 8, as: SIMD2<Double>.self)
+                                                v23 += cr.loadUnaligned(fromByteOffset: k * 8 + 16, as: SIMD2<Double>.self)
+                                                    * zr.loadUnaligned(fromByteOffset: k * 8 + 16, as: SIMD2<Double>.self)
+                                                k += 4
+                                            }
+                                            var s0 = v01[0]
+                                            while k < q { s0 += c[k] * z[k]; k += 1 }
+                                            return mean[a] + alpha * Swift.max((s0 + v01[1]) + (v23[0] + v23[1]), 0).squareRoot()
+                                        }
+                                        var best = exact(top), arg = top
+                                        for a in 0..<g where a != top && bound[a] >= best {
+                                            let s = exact(a)
+                                            if s > best || (s == best && a < arg) { best = s; arg = a }
+                                        }
+                                        sink[lo + i] = arg
                                     }
                                 }
+                            }
+                            if workers == 1 {
+                                work()
+                            } else {
+                                DispatchQueue.concurrentPerform(iterations: workers) { _ in work() }
                             }
                         }
                     }
                 }
-                b += workers
             }
         }
-        return Array(out)
+        return out
+    }
+
+    /// The best arm per row by the straightforward route: every score (`scores`), then the first
+    /// maximum — what `bestArms` must agree with.
+    public func bestArmsByScores(_ contexts: Matrix) -> [Int] {
+        let s = scores(contexts)
+        return (0..<contexts.rows).map { i in
+            var arg = 0
+            for a in 1..<armCount where s[i, a] > s[i, arg] { arg = a }
+            return arg
+        }
     }
 
     /// The `n × G` matrix of scores (for checking against other implementations).
@@ -160,5 +215,19 @@ public struct BatchLinUCBScorer: Sendable {
         gemm(1, z.view, .none, quadratic.view, .none, 0, &variance)
         gemm(1, contexts.view, .none, means.view, .none, 0, &mean)
         return Matrix(rows: n, columns: armCount) { i, a in mean[i, a] + alpha * Swift.max(variance[i, a], 0).squareRoot() }
+    }
+}
+
+/// A shared counter handing out row blocks to workers (one lock per block of rows).
+final class BlockCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let v = value
+        value += 1
+        return v
     }
 }

@@ -94,11 +94,31 @@ public struct BanditDecision: Sendable {
     /// The generator seed the decision used (derived from the decider's seed, run id and customer id).
     public let seed: UInt64
 
-    /// The allowed candidates, best score first.
+    /// The allowed candidates, best score first (ties to the lower index), at most `n`.
+    /// Complexity: `O(C·log n)` by insertion into a sorted run of the best `n` for small `n`
+    /// (`C` = 757 candidate indices), else a full sort.
     public func alternatives(top n: Int = .max) -> [ScoredCandidate] {
-        let items = scores.indices.filter { scores[$0] > -.infinity }
-            .map { ScoredCandidate(candidate: Candidate(index: $0), score: scores[$0], probability: probabilities[$0]) }
-        return Array(items.sorted { $0.score > $1.score || ($0.score == $1.score && $0.candidate.index < $1.candidate.index) }.prefix(n))
+        precondition(n >= 0, "BanditDecision.alternatives: top \(n) must be ≥ 0")
+        if n == 0 { return [] }
+        func better(_ a: Int, _ b: Int) -> Bool { scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+        var best: [Int] = []
+        if n <= 32 {
+            best.reserveCapacity(n + 1)
+            scores.withUnsafeBufferPointer { s in
+                for c in 0..<s.count where s[c] > -.infinity {
+                    // Candidates come in increasing index order, so a later one only beats an equal score never.
+                    guard best.count < n || s[c] > s[best[best.count - 1]] else { continue }
+                    var k = best.count
+                    while k > 0 && s[c] > s[best[k - 1]] { k -= 1 }
+                    best.insert(c, at: k)
+                    if best.count > n { best.removeLast() }
+                }
+            }
+        } else {
+            best = scores.indices.filter { scores[$0] > -.infinity }.sorted(by: better)
+            if best.count > n { best.removeLast(best.count - n) }
+        }
+        return best.map { ScoredCandidate(candidate: Candidate(index: $0), score: scores[$0], probability: probabilities[$0]) }
     }
 }
 
@@ -158,6 +178,8 @@ public struct BanditDecider: Sendable {
     /// Per arm, the base block of `Σ_g` packed as `(Σ_ii ; 2Σ_ij)_{i<j}` so that
     /// `xᵀΣ_g,00 x = vech(xxᵀ)·packed` is one contiguous dot product (LinUCB and Thompson sampling only).
     let packedBase: [Double]
+    /// Per arm, the base × effect block of `Σ_g` row-major (`d × (p − d)`), for `blockForms`.
+    let crossRows: [Double]
 
     /// - Throws: `BanditError.objectiveMismatch` if the objective does not fit the model, or if the
     ///   policy needs another model kind (LinUCB/linear TS need a linear model, logistic TS a logistic one).
@@ -202,8 +224,17 @@ public struct BanditDecider: Sendable {
                 }
             }
             packedBase = packed
+            // Per arm, Σ[0..<d, d..<p] row-major (row i: Σ[i, d + c] for every effect column c).
+            let e = p - d
+            var rows = [Double](repeating: 0, count: map.armCount * d * e)
+            for g in 0..<map.armCount {
+                let sigma = posterior.arms[g].covariance
+                for i in 0..<d { for c in 0..<e { rows[(g * d + i) * e + c] = sigma[i + (d + c) * p] } }
+            }
+            crossRows = rows
         case .epsilonGreedy, .softmax:
             packedBase = []
+            crossRows = []
         }
     }
 
@@ -276,14 +307,25 @@ public struct BanditDecider: Sendable {
 
         var means = [Double](repeating: 0, count: armCount * st)
         var quad = [Double](repeating: 0, count: needQ ? armCount * st * st : 0)
-        var z = [Double]()
-        if needQ {
-            let x = request.context, d = x.count
-            z = [Double](repeating: 0, count: d * (d + 1) / 2)
-            var r = 0
-            for j in 0..<d { for i in 0...j { z[r] = x[i] * x[j]; r += 1 } }
+        let d = map.contextDimension
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: d * (d + 1) / 2 + map.armFeatureCount) { buffer in
+            let z = buffer.baseAddress!, scratch = z + d * (d + 1) / 2
+            request.context.withUnsafeBufferPointer { xb in
+                let x = xb.baseAddress!
+                if needQ {
+                    var r = 0
+                    for j in 0..<d { for i in 0...j { z[r] = x[i] * x[j]; r += 1 } }
+                }
+                means.withUnsafeMutableBufferPointer { m in
+                    quad.withUnsafeMutableBufferPointer { q in
+                        for g in usedArms {
+                            blockForms(arm: g, context: x, vech: z, quadratic: needQ, means: m.baseAddress!,
+                                       quad: q.baseAddress ?? m.baseAddress!, scratch: scratch)
+                        }
+                    }
+                }
+            }
         }
-        for g in usedArms { blockForms(arm: g, context: request.context, vech: z, quadratic: needQ, means: &means, quad: &quad) }
 
         var expected = [Double](repeating: -.infinity, count: Candidate.count)
         var upperValues = [Double](repeating: -.infinity, count: ucbAlpha == nil ? 0 : Candidate.count)
@@ -292,6 +334,7 @@ public struct BanditDecider: Sendable {
         means.withUnsafeBufferPointer { m in
             quad.withUnsafeBufferPointer { q in
                 offsets.withUnsafeBufferPointer { o in
+                  candidateArm.withUnsafeBufferPointer { arms in
                     for e in 0..<n {
                         let i0 = Int(o[e * 4]), i1 = Int(o[e * 4 + 1]), i2 = Int(o[e * 4 + 2]), i3 = Int(o[e * 4 + 3])
                         let eta = m[i0] + m[i1] + m[i2] + m[i3]
@@ -301,7 +344,7 @@ public struct BanditDecider: Sendable {
                         var variance = 0.0
                         if needQ {
                             // Offsets are g·S + slot; Q of arm g starts at g·S² and is indexed slot_a + slot_b·S.
-                            let g = i0 / st
+                            let g = Int(arms[c])
                             let base = g * st * st
                             let a0 = i0 - g * st, a1 = i1 - g * st, a2 = i2 - g * st, a3 = i3 - g * st
                             let r0 = base + a0 * st, r1 = base + a1 * st, r2 = base + a2 * st, r3 = base + a3 * st
@@ -310,6 +353,7 @@ public struct BanditDecider: Sendable {
                         }
                         upperOut[c] = utility(eta + alpha * Swift.max(variance, 0).squareRoot(), scale: scale, logistic: logistic, cost: costs[e])
                     }
+                  }
                 }
             }
         }
@@ -340,72 +384,99 @@ public struct BanditDecider: Sendable {
     /// Block means `m_b = θ_bᵀu_b` and block quadratic forms `Q_ab = u_aᵀ Σ_ab u_b` of arm `g`
     /// for context `x` (`u_0 = x`, effect blocks `u_b = x₁..ₖ`), written at `g·S` and `g·S²`
     /// (stride `S = B + 1`, the last slot and row/column staying 0).
-    func blockForms(arm g: Int, context x: [Double], vech z: [Double], quadratic: Bool, means: inout [Double], quad: inout [Double]) {
+    ///
+    /// `Q_00 = vech(xxᵀ)·packed` is one contiguous dot product (four partial sums); the base ×
+    /// effect forms `Q_0b` use `s = Σ_{0,E}ᵀ x` for all effect columns at once from the row-major
+    /// copy `crossRows` (each `s_c` summed over `i` in order, the columns side by side); the effect
+    /// × effect forms read `Σ` directly (`(Σ_ab·x₁)·x₁` when `k = 1`). Every sum runs in the order
+    /// of the plain per-block loops, so the values are the same to the last bit.
+    /// Complexity: `O(p²/2)` multiply-adds.
+    func blockForms(arm g: Int, context xp: UnsafePointer<Double>, vech zp: UnsafePointer<Double>, quadratic: Bool,
+                    means m: UnsafeMutablePointer<Double>, quad q: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {
         let map = posterior.featureMap
-        let p = map.armFeatureCount, nb = map.blockCount, st = stride
+        let p = map.armFeatureCount, nb = map.blockCount, st = stride, d = map.contextDimension, k = map.effectFeatureCount
         let arm = posterior.arms[g]
-        map.blockOffsets.withUnsafeBufferPointer { offsets in
-            map.blockSizes.withUnsafeBufferPointer { sizes in
-                x.withUnsafeBufferPointer { xp in
-                    arm.mean.withUnsafeBufferPointer { theta in
-                        means.withUnsafeMutableBufferPointer { m in
-                            for b in 0..<nb {
-                                var s = 0.0
-                                let o = offsets[b]
-                                for j in 0..<sizes[b] { s += theta[o + j] * xp[j] }
-                                m[g * st + b] = s
-                            }
+        arm.mean.withUnsafeBufferPointer { theta in
+            var s = 0.0
+            for j in 0..<d { s += theta[j] * xp[j] }
+            m[g * st] = s
+            for b in 1..<Swift.max(nb, 1) {
+                let o = d + (b - 1) * k
+                var t = 0.0
+                for j in 0..<k { t += theta[o + j] * xp[j] }
+                m[g * st + b] = t
+            }
+        }
+        guard quadratic else { return }
+        let qb = g * st * st
+        // The base block: one contiguous dot product with the packed covariance.
+        let qd = d * (d + 1) / 2
+        packedBase.withUnsafeBufferPointer { packed in
+            let c = packed.baseAddress! + g * qd
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var i = 0
+            while i + 4 <= qd {
+                s0 += c[i] * zp[i]; s1 += c[i + 1] * zp[i + 1]
+                s2 += c[i + 2] * zp[i + 2]; s3 += c[i + 3] * zp[i + 3]
+                i += 4
+            }
+            while i < qd { s0 += c[i] * zp[i]; i += 1 }
+            q[qb] = (s0 + s1) + (s2 + s3)
+        }
+        let e = p - d
+        guard e > 0 else { return }
+        // Base × effect: s_c = Σ_i Σ[i, d + c]·x_i for every effect column c, then Q_0b = Σ_j s_{(b−1)k+j}·x_j.
+        let sums = scratch
+        for c in 0..<e { sums[c] = 0 }
+        crossRows.withUnsafeBufferPointer { rows in
+            let base = rows.baseAddress! + g * d * e
+            for i in 0..<d {
+                let xi = xp[i], row = base + i * e
+                for c in 0..<e { sums[c] += row[c] * xi }
+            }
+        }
+        for b in 1..<nb {
+            var total = 0.0
+            for j in 0..<k { total += sums[(b - 1) * k + j] * xp[j] }
+            q[qb + b * st] = total
+            q[qb + b] = total
+        }
+        // Effect × effect.
+        arm.covariance.withUnsafeBufferPointer { sigma in
+            if k == 1 {
+                let x0 = xp[0]
+                for b in 1..<nb {
+                    let col = sigma.baseAddress! + (d + b - 1) * p + d - 1
+                    for a in 1...b {
+                        let total = (col[a] * x0) * x0
+                        q[qb + a + b * st] = total
+                        q[qb + b + a * st] = total
+                    }
+                }
+                return
+            }
+            for b in 1..<nb {
+                let ob = d + (b - 1) * k
+                for a in 1...b {
+                    let oa = d + (a - 1) * k
+                    var total = 0.0
+                    if a == b {
+                        for j in 0..<k {
+                            let col = sigma.baseAddress! + (ob + j) * p + oa
+                            var s = 0.5 * col[j] * xp[j]
+                            for i in 0..<j { s += col[i] * xp[i] }
+                            total += 2 * s * xp[j]
+                        }
+                    } else {
+                        for j in 0..<k {
+                            let col = sigma.baseAddress! + (ob + j) * p + oa
+                            var s = 0.0
+                            for i in 0..<k { s += col[i] * xp[i] }
+                            total += s * xp[j]
                         }
                     }
-                    guard quadratic else { return }
-                    // Q_ab = u_aᵀ Σ_ab u_b read straight from the blocks of Σ: the base block
-                    // (d × d, symmetric: d(d+1)/2 products), base × effect (d × k) and effect ×
-                    // effect (k × k), about p²/2 multiply-adds in all.
-                    arm.covariance.withUnsafeBufferPointer { sigma in
-                        quad.withUnsafeMutableBufferPointer { q in
-                            let qb = g * st * st
-                            // The base block: one contiguous dot product with the packed covariance.
-                            let qd = z.count
-                            packedBase.withUnsafeBufferPointer { packed in
-                                z.withUnsafeBufferPointer { zp in
-                                    let c = packed.baseAddress! + g * qd
-                                    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-                                    var i = 0
-                                    while i + 4 <= qd {
-                                        s0 += c[i] * zp[i]; s1 += c[i + 1] * zp[i + 1]
-                                        s2 += c[i + 2] * zp[i + 2]; s3 += c[i + 3] * zp[i + 3]
-                                        i += 4
-                                    }
-                                    while i < qd { s0 += c[i] * zp[i]; i += 1 }
-                                    q[qb] = (s0 + s1) + (s2 + s3)
-                                }
-                            }
-                            for b in 0..<nb {
-                                let ob = offsets[b], sb = sizes[b]
-                                for a in 0...b where !(a == 0 && b == 0) {
-                                    let oa = offsets[a], sa = sizes[a]
-                                    var total = 0.0
-                                    if a == b {
-                                        for j in 0..<sb {
-                                            let col = sigma.baseAddress! + (ob + j) * p + oa
-                                            var s = 0.5 * col[j] * xp[j]
-                                            for i in 0..<j { s += col[i] * xp[i] }
-                                            total += 2 * s * xp[j]
-                                        }
-                                    } else {
-                                        for j in 0..<sb {
-                                            let col = sigma.baseAddress! + (ob + j) * p + oa
-                                            var s = 0.0
-                                            for i in 0..<sa { s += col[i] * xp[i] }
-                                            total += s * xp[j]
-                                        }
-                                    }
-                                    q[qb + a + b * st] = total
-                                    q[qb + b + a * st] = total
-                                }
-                            }
-                        }
-                    }
+                    q[qb + a + b * st] = total
+                    q[qb + b + a * st] = total
                 }
             }
         }
