@@ -288,7 +288,7 @@ struct PaymentPageTests {
         f.clock.set(day3.addingTimeInterval(3600))
         _ = await f.pages.page(token: token, query: ["src": "qr"], acceptLanguage: nil)
         let state = try await f.store.rows(of: Schema.caseStates, keys: [["C7", "I7"]])[0]
-        let progress = try StoredProgress(json: Schema.caseStates.value(state, "progress").text!)
+        let progress = try StoredProgress(stored: Schema.caseStates.value(state, "progress").text!)
         #expect(progress.flow.events.contains { $0.kind == .visited })
         // Nothing more for 24 hours, then the follow-up by SMS.
         #expect(try await f.orchestrator.run(asOf: day3.addingTimeInterval(12 * 3600)).sent == 0)
