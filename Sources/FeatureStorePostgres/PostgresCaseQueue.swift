@@ -27,19 +27,19 @@ extension PostgresStore: CaseQueue {
                         let sql = "INSERT INTO \(table.name) (" + table.columns.map(\.sqlName).joined(separator: ", ") + ") VALUES ("
                             + placeholders + ") ON CONFLICT DO NOTHING"
                         for row in batch.rows { _ = try await run(sql, row) }
-                    case .update(let table, let key, let set) where !set.isEmpty:
+                    case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
                         // A run of updates of the same columns of one table (a planning batch sets the
                         // step of each of its invoices) goes out as one statement per chunk of keys.
                         var updates: [(key: [String], set: [String: Value])] = [(key, set)]
                         var seen: Set<[String]> = [key]
                         let columns = set.keys.sorted()
-                        while k < changes.count, case .update(let t, let nextKey, let nextSet) = changes[k], t.name == table.name,
-                              nextSet.keys.sorted() == columns, !seen.contains(nextKey) {
+                        while k < changes.count, case .update(let t, let nextKey, let nextSet, let nextGuard) = changes[k], t.name == table.name,
+                              nextSet.keys.sorted() == columns, nextGuard == onlyIf, !seen.contains(nextKey) {
                             updates.append((nextKey, nextSet))
                             seen.insert(nextKey)
                             k += 1
                         }
-                        try await update(table, columns: columns, updates)
+                        try await update(table, columns: columns, updates, onlyIf: onlyIf)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         for start in stride(from: 0, to: keys.count, by: 1000) {
@@ -61,11 +61,13 @@ extension PostgresStore: CaseQueue {
     }
 
     /// Sets `columns` of the rows with the given keys: `UPDATE ... FROM (VALUES ...)`, up to 1,000
-    /// rows per statement. Precondition: the keys are distinct.
-    func update(_ table: StoreTable, columns: [String], _ rows: [(key: [String], set: [String: Value])]) async throws {
+    /// rows per statement; with `onlyIf`, of those rows whose guarded column holds one of its values.
+    /// Precondition: the keys are distinct.
+    func update(_ table: StoreTable, columns: [String], _ rows: [(key: [String], set: [String: Value])],
+                onlyIf: RowGuard? = nil) async throws {
         let names = table.keyIndices.map { table.columns[$0].sqlName }
         let types = columns.map { table.columns[table.index($0)].type }
-        let perStatement = min(1000, 60_000 / (names.count + columns.count))
+        let perStatement = min(1000, (60_000 - (onlyIf?.values.count ?? 0)) / (names.count + columns.count))
         for start in stride(from: 0, to: rows.count, by: perStatement) {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             var n = 0
@@ -90,7 +92,15 @@ extension PostgresStore: CaseQueue {
             let assignments = zip(columns, types).enumerated().map { i, column in
                 "\(column.0) = " + Self.converted("v.c\(i)", column.1)
             }
-            let conditions = names.enumerated().map { i, name in "t.\(name) = v.k\(i)" }
+            var conditions = names.enumerated().map { i, name in "t.\(name) = v.k\(i)" }
+            if let onlyIf {
+                let column = table.columns[table.index(onlyIf.column)].sqlName
+                conditions.append("t.\(column) IN (" + onlyIf.values.map { value in
+                    n += 1
+                    bindings.append(.text(value))
+                    return "$\(n)"
+                }.joined(separator: ", ") + ")")
+            }
             _ = try await self.run("UPDATE \(table.name) AS t SET " + assignments.joined(separator: ", ") + " FROM (VALUES "
                                    + tuples.joined(separator: ", ") + ") AS v(" + aliases.joined(separator: ", ") + ") WHERE "
                                    + conditions.joined(separator: " AND "), bindings)

@@ -23,11 +23,15 @@ extension SQLiteStore: CaseQueue {
                                 }
                             }))
                         }
-                    case .update(let table, let key, let set) where !set.isEmpty:
+                    case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let columns = set.keys.sorted()
-                        let sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
+                        var sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
                             + names.map { "\($0) = ?" }.joined(separator: " AND ")
+                        if let onlyIf {
+                            sql += " AND \(table.columns[table.index(onlyIf.column)].sqlName) IN ("
+                                + onlyIf.values.map { _ in "?" }.joined(separator: ", ") + ")"
+                        }
                         let values: [DatabaseValue] = columns.map { c in
                             switch set[c]! {
                             case .null: return .null
@@ -35,7 +39,7 @@ extension SQLiteStore: CaseQueue {
                             case .real(let v): return v.databaseValue
                             case .text(let t): return t.databaseValue
                             }
-                        } + key.map(\.databaseValue)
+                        } + key.map(\.databaseValue) + (onlyIf?.values ?? []).map(\.databaseValue)
                         // A run updates one invoice per case with the same few columns: the statement is prepared once.
                         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
                     case .delete(let table, let keys) where !keys.isEmpty:
@@ -102,9 +106,7 @@ extension SQLiteStore: CaseQueue {
         var result: [[Value]] = []
         for start in stride(from: 0, to: keys.count, by: 300) {
             let chunk = keys[start..<min(start + 300, keys.count)]
-            let tuple = "(" + names.map { _ in "?" }.joined(separator: ", ") + ")"
-            let sql = select(table) + " WHERE (" + names.joined(separator: ", ") + ") IN (VALUES "
-                + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + ")" + orderBy(table)
+            let sql = select(table) + " WHERE " + Self.keyIn(names, count: chunk.count) + orderBy(table)
             result += try fetch(table, sql, chunk.flatMap { $0.map(Value.text) })
         }
         return result

@@ -307,9 +307,7 @@ public final class SQLiteStore: Store {
         var found = Set<[String]>()
         for start in stride(from: 0, to: keyList.count, by: 300) {
             let chunk = keyList[start..<min(start + 300, keyList.count)]
-            let tuple = "(" + names.map { _ in "?" }.joined(separator: ", ") + ")"
-            let sql = "SELECT " + names.joined(separator: ", ") + " FROM \(table.name) WHERE (" + names.joined(separator: ", ")
-                + ") IN (VALUES " + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + ")"
+            let sql = "SELECT " + names.joined(separator: ", ") + " FROM \(table.name) WHERE " + Self.keyIn(names, count: chunk.count)
             let keyTable = StoreTable(name: table.name, file: table.file, columns: table.keyIndices.map { table.columns[$0] },
                                  key: table.key, idColumn: table.idColumn)
             for row in try fetch(keyTable, sql, chunk.flatMap { $0.map(Value.text) }) {
@@ -317,6 +315,15 @@ public final class SQLiteStore: Store {
             }
         }
         return found
+    }
+
+    /// `(a, b) IN (SELECT column1, column2 FROM (VALUES (?, ?), ...))` for `count` keys of the columns
+    /// `names`. The list goes through a subquery because SQLite (3.40) scans the whole table for a row
+    /// value `IN (VALUES ...)`, while it looks each key of the subquery up in the primary key.
+    static func keyIn(_ names: [String], count: Int) -> String {
+        let tuple = "(" + names.map { _ in "?" }.joined(separator: ", ") + ")"
+        return "(" + names.joined(separator: ", ") + ") IN (SELECT " + names.indices.map { "column\($0 + 1)" }.joined(separator: ", ")
+            + " FROM (VALUES " + Array(repeating: tuple, count: count).joined(separator: ", ") + "))"
     }
 
     /// Runs `sql` with `bindings` (in a write transaction when `writing`) and decodes every row by the columns' types.

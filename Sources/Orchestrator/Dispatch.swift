@@ -31,18 +31,20 @@ extension Orchestrator {
             for row in try await store.rows(of: cu, customerIds: keys.map { $0[0] }) { customers[cu.value(row, "id").text!] = row }
             clock.lap("dispatch.read")
 
-            var changedMessages: [[Value]] = [], doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
+            // Message rows change through guarded updates: a webhook may have reported the message
+            // delivered or bounced (in another process) between the send and this write, and a status
+            // never moves back to `sent`.
+            var outcomes = MessageOutcomes()
+            var doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
             var failures: [(CaseKey, String, FlowCondition)] = []
             for row in fresh {
                 let key = [ob.value(row, "customer_id").text!, ob.value(row, "message_id").text!]
-                guard var message = messages[key] else { doneOutbox.append(key); continue }
+                guard let message = messages[key] else { doneOutbox.append(key); continue }
                 let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
                 let status = InvoiceStatus(rawValue: invoices[invoiceKey].flatMap { it.value($0, "status").text } ?? "open") ?? .open
                 if status.isClosed {
                     // Paid (or handed over) since it was queued: nothing goes out.
-                    message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
-                    message[mt.index("cost_minor")] = .integer(0)
-                    changedMessages.append(message)
+                    outcomes.cancelled.append(key)
                     doneOutbox.append(key)
                     continue
                 }
@@ -50,17 +52,14 @@ extension Orchestrator {
                     let outgoing = try outgoingMessage(message, point: mt.value(message, "contact_point_id").text.flatMap { points[[key[0], $0]] },
                                                        invoice: invoices[invoiceKey]!, customer: customers[key[0]]!, asOf: asOf)
                     let receipt = try await router.send(outgoing)
-                    message[mt.index("status")] = .text(MessageStatus.sent.rawValue)
-                    message[mt.index("provider_id")] = .text(receipt.providerId)
-                    changedMessages.append(message)
+                    outcomes.sent.append((key, receipt.providerId))
                     doneOutbox.append(key)
                     summary.sent += 1
                     summary.sentByChannel[mt.value(message, "channel").text!, default: 0] += 1
                 } catch let error as ChannelError where error.isRetryable {
                     let attempts = (ob.value(row, "attempts").integer ?? 0) + 1
                     if attempts >= Int64(configuration.maxAttempts) {
-                        message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
-                        changedMessages.append(message)
+                        outcomes.failed.append(key)
                         doneOutbox.append(key)
                         failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], .providerError))
                         summary.failed += 1
@@ -83,21 +82,41 @@ extension Orchestrator {
                     } else {
                         condition = .providerError
                     }
-                    message[mt.index("status")] = .text(MessageStatus.failed.rawValue)
-                    changedMessages.append(message)
+                    outcomes.failed.append(key)
                     doneOutbox.append(key)
                     failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], condition))
                     summary.failed += 1
                 }
             }
             clock.lap("dispatch.send")
-            var changes: [TableChange] = [.upsert(TableRows(table: mt, rows: changedMessages)), .delete(ob, keys: doneOutbox),
-                                          .upsert(TableRows(table: ob, rows: retryOutbox))]
+            var changes = outcomes.changes + [.delete(ob, keys: doneOutbox), .upsert(TableRows(table: ob, rows: retryOutbox))]
             if !failures.isEmpty {
                 changes += try await raise(failures.map { ($0.0, $0.1, $0.2, asOf) }, asOf: asOf)
             }
             try await store.apply(changes)
             clock.lap("dispatch.write")
+        }
+    }
+
+    /// What one dispatch batch did to its messages, written as guarded updates of `messages`.
+    struct MessageOutcomes {
+        /// Handed to the channel: the key and the provider's id.
+        var sent: [([String], String)] = []
+        /// Given up on (provider error after the last attempt, no usable contact point ...).
+        var failed: [[String]] = []
+        /// Not sent because the invoice was closed since the message was queued (costs nothing).
+        var cancelled: [[String]] = []
+
+        var changes: [TableChange] {
+            let mt = Schema.messages, queued = RowGuard("status", in: [MessageStatus.queued.rawValue])
+            let failed = Value.text(MessageStatus.failed.rawValue)
+            // The provider's id is recorded whatever the status is by now (a webhook that arrived
+            // before this write matched the message by its id); grouped by columns so that
+            // PostgreSQL writes each group in one statement.
+            return sent.map { .update(mt, key: $0.0, set: ["provider_id": .text($0.1)]) }
+                + sent.map { .update(mt, key: $0.0, set: ["status": .text(MessageStatus.sent.rawValue)], onlyIf: queued) }
+                + self.failed.map { .update(mt, key: $0, set: ["status": failed], onlyIf: queued) }
+                + cancelled.map { .update(mt, key: $0, set: ["status": failed, "cost_minor": .integer(0)], onlyIf: queued) }
         }
     }
 

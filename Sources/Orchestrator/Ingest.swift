@@ -179,10 +179,24 @@ public enum EventIngest {
             changes.append(.upsert(TableRows(table: Schema.contactPointVersions, rows: rows)))
         }
         // Payments reference invoices, events reference messages: write in dependency order.
-        changes.append(.upsert(TableRows(table: mt, rows: changedMessages.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { changedMessages[$0]! })))
+        // A message's status only moves forward (queued → sent → delivered → bounced): each update is
+        // guarded by the statuses it may replace, so a dispatch or another ingest that wrote meanwhile
+        // is not undone.
+        let statusOrder = { (key: [String]) in mt.value(changedMessages[key]!, "status").text! }
+        for key in changedMessages.keys.sorted(by: { (statusOrder($0), $0.joined(separator: "\u{0}")) < (statusOrder($1), $1.joined(separator: "\u{0}")) }) {
+            let status = MessageStatus(rawValue: statusOrder(key))!
+            let replaceable: [MessageStatus] = status == .delivered ? [.queued, .sent, .delivered] : [.queued, .sent, .delivered, .bounced]
+            changes.append(.update(mt, key: key, set: ["status": .text(status.rawValue)],
+                                   onlyIf: RowGuard("status", in: replaceable.map(\.rawValue))))
+        }
         changes.append(.upsert(TableRows(table: Schema.events, rows: fresh.map(Schema.row))))
         changes.append(.upsert(TableRows(table: pt, rows: newPayments)))
-        changes.append(.upsert(TableRows(table: it, rows: changedInvoices.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { changedInvoices[$0]! })))
+        // Only the status column of an invoice changes, and only while the case is not closed (a run
+        // that wrote the invoice's flow columns meanwhile, or a payment ingested elsewhere, stays).
+        let open = RowGuard("status", in: InvoiceStatus.allCases.filter { !$0.isClosed }.map(\.rawValue))
+        for key in changedInvoices.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            changes.append(.update(it, key: key, set: ["status": it.value(changedInvoices[key]!, "status")], onlyIf: open))
+        }
         return (changes, Result(received: events.count, new: fresh.count, signals: signals))
     }
 }

@@ -89,6 +89,26 @@ struct CaseQueueTests {
         #expect(try await store.rows(of: Schema.customers, customerIds: [inv.first!.customerId]).count == 1)
         try await store.close()
     }
+
+    @Test("A guarded update changes only rows whose column still holds one of the guard's values; runs of them batch",
+          arguments: Backend.allCases)
+    func guardedUpdate(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let it = Schema.invoices
+        let open = h.invoices.filter { $0.status == .open }.prefix(3).map { [$0.customerId, $0.id] }
+        try #require(open.count == 3)
+        // The first invoice is paid by someone else before the guarded changes are written.
+        try await store.apply([.update(it, key: open[0], set: ["status": .text("paid")])])
+        let stillOpen = RowGuard("status", in: ["open", "partially_paid"])
+        try await store.apply(open.map { .update(it, key: $0, set: ["status": .text("disputed")], onlyIf: stillOpen) }
+                              + [.update(it, key: open[2], set: ["flow_name": .text("b2b")], onlyIf: RowGuard("status", in: ["open"]))])
+        let rows = try await store.rows(of: it, keys: open)
+        let status = Dictionary(uniqueKeysWithValues: rows.map { (it.value($0, "id").text!, it.value($0, "status").text!) })
+        #expect(status == [open[0][1]: "paid", open[1][1]: "disputed", open[2][1]: "disputed"])
+        // The last change's guard no longer held (the invoice was disputed by then): its flow is unchanged.
+        #expect(rows.first { it.value($0, "id").text == open[2][1] }.map { it.value($0, "flow_name") } != .text("b2b"))
+        try await store.close()
+    }
 }
 
 @Suite("Case queue go-live date")

@@ -52,6 +52,26 @@ func orchestrator(_ backend: Backend, points: [String]? = nil, experiment: Exper
     return (o, adapter)
 }
 
+/// A provider so fast that its delivery report is ingested (as the service would) while the run is
+/// still sending, before the run has written that the message went out.
+final class EagerWebhookAdapter: ChannelAdapter, @unchecked Sendable {
+    let name = "eager"
+    let store: any CaseQueue
+    let kind: EventKind
+
+    init(store: any CaseQueue, kind: EventKind) {
+        self.store = store
+        self.kind = kind
+    }
+
+    func send(_ message: OutgoingMessage) async throws -> SendReceipt {
+        let report = Event(id: "report-" + message.messageId, kind: kind, customerId: message.customerId, invoiceId: message.invoiceId,
+                           messageId: message.messageId, occurredAt: message.scheduledAt, payload: EventPayload())
+        _ = try await EventIngest.apply([report], to: store)
+        return SendReceipt(providerId: "eager:" + message.idempotencyKey, acceptedAt: message.scheduledAt, status: .accepted)
+    }
+}
+
 extension SmallCase {
     /// Keeps only the contact points with these ids.
     mutating func keep(_ ids: [String]) { points = points.filter { ids.contains($0.id) } }
@@ -108,6 +128,25 @@ struct RunTests {
         let channels = await adapter.records.map(\.message.channel)
         #expect(channels == [.email, .letter])
         try await o.store.close()
+    }
+
+    @Test("A delivery report that lands before the run records the send keeps its status; the provider id is recorded",
+          arguments: Backend.allCases, [EventKind.delivered, .bouncedHard])
+    func webhookBeforeSendIsRecorded(_ backend: Backend, kind: EventKind) async throws {
+        let store = try await freshStore(backend)
+        try await SmallCase().write(to: store)
+        _ = try await FlowLibrary.store(files: try exampleFlows(), into: store, now: instant(hours: -100))
+        let adapter = EagerWebhookAdapter(store: store, kind: kind)
+        let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, adapter as any ChannelAdapter) }))
+        let o = Orchestrator(store: store, flows: try await FlowLibrary.load(from: store), router: router, model: nil,
+                             templates: try TemplateCatalogue.bundled(), configuration: RunConfiguration())
+        let summary = try await o.run(asOf: preDue)
+        #expect(summary.sent == 1)
+        let t = Schema.messages
+        let row = try #require(try await store.allRows(of: t).first)
+        #expect(t.value(row, "status").text == (kind == .delivered ? "delivered" : "bounced"))
+        #expect(t.value(row, "provider_id").text == "eager:" + t.value(row, "idempotency_key").text!)
+        try await store.close()
     }
 
     @Test("Scenario 2: a payment-page visit without payment gets a follow-up 24 hours later; a payment ends the flow",

@@ -7,9 +7,23 @@ public enum TableChange: Sendable {
     case insertNew(TableRows)
     /// Sets the named columns of the row with this key (text key parts, in `table.key` order),
     /// leaving its other columns as they are (so a concurrent change of another column survives).
-    case update(StoreTable, key: [String], set: [String: Value])
+    /// With `onlyIf`, only while the row's column holds one of the guard's values: the check and the
+    /// change are one statement, so a status another process moved on meanwhile is not moved back.
+    case update(StoreTable, key: [String], set: [String: Value], onlyIf: RowGuard? = nil)
     /// Deletes the rows with these keys (values of `table.key`, in order; text keys).
     case delete(StoreTable, keys: [[String]])
+}
+
+/// The condition of a guarded update: the text column `column` holds one of `values`.
+public struct RowGuard: Sendable, Hashable {
+    public var column: String
+    public var values: [String]
+
+    public init(_ column: String, in values: [String]) {
+        precondition(!values.isEmpty, "a row guard on \(column) needs at least one value")
+        self.column = column
+        self.values = values
+    }
 }
 
 /// The store operations of the orchestrator (SPEC §7): work is claimed with leases so that several
