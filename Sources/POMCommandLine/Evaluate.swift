@@ -46,21 +46,44 @@ public struct Evaluate: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let report = try await withStore(storeOptions) { store -> EvaluationReport in
-            let (record, artifact) = try await ModelTrainer.load(store: store, model: model, version: version)
-            let horizon: Double
-            if case .number(let h)? = artifact.hyperparameters["horizon_days"] { horizon = h } else { horizon = 7 }
-            let fromMicros = try from.map { try parseInstantOption($0, flag: "--from") }
-            let toMicros = try to.map { try parseInstantOption($0, flag: "--to") }
-            var data = try await PolicyData.load(store: store, horizonDays: horizon, from: fromMicros, to: toMicros)
-            if !allCustomers, case .number(let f)? = artifact.hyperparameters["holdout_fraction"], f > 0 {
-                data = data.split(holdoutFraction: f).holdout
-            }
-            guard data.count > 0 else { throw DecisioningError.noTrainingRows("no logged decisions of holdout customers in the window; try --all-customers") }
-            return try ModelEvaluation.evaluate(artifact: artifact, model: record.id, data: data, level: level)
+        let report = try await withStore(storeOptions) { store in
+            try await Evaluate.evaluate(store: store, model: model, version: version, from: try from.map { try parseInstantOption($0, flag: "--from") },
+                                        to: try to.map { try parseInstantOption($0, flag: "--to") }, allCustomers: allCustomers, level: level)
         }
         print(Evaluate.table(report))
         if let out { try writeAtomically(try Evaluate.json(report), to: out) }
+    }
+
+    /// Metrics and off-policy estimates of one stored model version (the latest when `version` is
+    /// nil) on the logged decisions of its holdout customers (all customers with `allCustomers`)
+    /// between the instants `from` and `to` (microseconds).
+    static func evaluate(store: any Store, model: String, version: Int?, from: Int64? = nil, to: Int64? = nil,
+                         allCustomers: Bool = false, level: Double = 0.95) async throws -> EvaluationReport {
+        var loaded: [Double: PolicyData] = [:]
+        return try await evaluate(store: store, model: model, version: version, from: from, to: to, allCustomers: allCustomers,
+                                  level: level, loaded: &loaded)
+    }
+
+    /// As above, with the logged decisions already `loaded` (by horizon in days) reused, and added
+    /// to when the artifact's horizon is not there yet (versions compared on the same log).
+    static func evaluate(store: any Store, model: String, version: Int?, from: Int64? = nil, to: Int64? = nil,
+                         allCustomers: Bool = false, level: Double = 0.95,
+                         loaded: inout [Double: PolicyData]) async throws -> EvaluationReport {
+        let (record, artifact) = try await ModelTrainer.load(store: store, model: model, version: version)
+        let horizon: Double
+        if case .number(let h)? = artifact.hyperparameters["horizon_days"] { horizon = h } else { horizon = 7 }
+        var data: PolicyData
+        if let cached = loaded[horizon] {
+            data = cached
+        } else {
+            data = try await PolicyData.load(store: store, horizonDays: horizon, from: from, to: to)
+            loaded[horizon] = data
+        }
+        if !allCustomers, case .number(let f)? = artifact.hyperparameters["holdout_fraction"], f > 0 {
+            data = data.split(holdoutFraction: f).holdout
+        }
+        guard data.count > 0 else { throw DecisioningError.noTrainingRows("no logged decisions of holdout customers in the window; try --all-customers") }
+        return try ModelEvaluation.evaluate(artifact: artifact, model: record.id, data: data, level: level)
     }
 
     static func table(_ r: EvaluationReport) -> String {

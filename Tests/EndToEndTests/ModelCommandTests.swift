@@ -68,6 +68,36 @@ import Testing
         }
         #expect((report["auc"] as? Double ?? 0) > 0.5)
 
+        // --best-by dr promotes the version with the highest DR lower bound, when it beats the logged policy.
+        let evaluate2 = try Binaries.run("pom-train", ["evaluate", "--store", store, "--model", "reminders", "--version", "2", "--out", dir + "/eval2.json"])
+        #expect(evaluate2.status == 0, "\(evaluate2.stderr)")
+        let reports = [report, try json(dir + "/eval2.json") as! [String: Any]]
+        let lows = try reports.map { r in try #require(((r["ope"] as? [String: [String: Any]])?["dr"]?["ci_low"]) as? Double) }
+        let logged = try #require(report["logged_policy_value"] as? Double)
+        let best = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--best-by", "dr"])
+        #expect(best.stdout.contains("dr of each version"), "\(best.stdout)")
+        #expect(best.stdout.contains("reminders@1") && best.stdout.contains("reminders@2"), "\(best.stdout)")
+        let winner = lows[1] > lows[0] ? 2 : 1
+        if max(lows[0], lows[1]) > logged {
+            #expect(best.status == 0 && best.stdout.contains("promoted reminders@\(winner)"), "\(best.stdout) \(best.stderr)")
+        } else {
+            #expect(best.status != 0 && best.stderr.contains("dr lower bound is") && best.stderr.contains("nothing promoted"),
+                    "\(best.stdout) \(best.stderr)")
+        }
+        let estimates = try reports.map { r in try #require(((r["ope"] as? [String: [String: Any]])?["dr"]?["estimate"]) as? Double) }
+        let byEstimate = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--best-by", "dr",
+                                                        "--criterion", "estimate"])
+        if max(estimates[0], estimates[1]) > logged {
+            let top = estimates[1] > estimates[0] ? 2 : 1
+            #expect(byEstimate.status == 0 && byEstimate.stdout.contains("promoted reminders@\(top)"), "\(byEstimate.stdout) \(byEstimate.stderr)")
+        } else {
+            #expect(byEstimate.status != 0 && byEstimate.stderr.contains("dr estimate is"), "\(byEstimate.stdout) \(byEstimate.stderr)")
+        }
+        let both = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--version", "1", "--best-by", "dr"])
+        #expect(both.status != 0 && both.stderr.contains("either --version or --best-by"), "\(both.stderr)")
+        let unknown = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--best-by", "mrdr"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("expected one of ipw, snipw, dm, dr"), "\(unknown.stderr)")
+
         // ope --policy on a generic log carrying the model's features.
         let names = (artifact["featureSchema"] as! [String: Any])["names"] as! [String]
         let actions = ["email/friendly/tuesday/10-12", "sms/neutral/friday/18-20", "letter/firm/monday/08-10"]
