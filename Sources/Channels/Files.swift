@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 import Crypto
 import FeatureStore
 #if canImport(Glibc)
@@ -95,7 +96,7 @@ enum Files {
 
     /// Lower-case hexadecimal SHA-256 of `text` (file names for idempotency keys).
     static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(text.utf8)).lowercaseHex
     }
 
     /// The complete lines of a JSON Lines file (a partial last line, left by a crash, is dropped);

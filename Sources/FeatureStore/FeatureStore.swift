@@ -5,8 +5,9 @@
 
 import Crypto
 import Foundation
+import Vocabulary
 
 /// Lower-case hex SHA-256 of `bytes` (schema, migration and feature-definition hashes).
 func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: bytes).lowercaseHex
 }

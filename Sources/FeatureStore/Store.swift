@@ -220,6 +220,10 @@ public protocol Store: Sendable {
     /// All rows of `table` whose customer lies in `customers`, in key order.
     func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]]
 
+    /// For every table of `tables`, its rows whose customer lies in `customers`, in key order, by
+    /// table name; read as one snapshot where the backend can (one read transaction on SQLite).
+    func rows(of tables: [StoreTable], customers: ClosedRange<String>) async throws -> [String: [[Value]]]
+
     /// The largest value of instant column `column` of `table`, or nil when the table is empty.
     func maxInstant(of column: String, in table: StoreTable) async throws -> Int64?
 
@@ -241,6 +245,13 @@ extension Store {
             guard page.count == pageSize, let last = page.last else { return result }
             after = table.keyIndices.map { last[$0] }
         }
+    }
+
+    /// One read per table (backends without a cheaper way to read several tables at once).
+    public func rows(of tables: [StoreTable], customers: ClosedRange<String>) async throws -> [String: [[Value]]] {
+        var result: [String: [[Value]]] = [:]
+        for table in tables { result[table.name] = try await rows(of: table, customers: customers) }
+        return result
     }
 
     /// Row counts of every table of `Schema.tables`, by table name.

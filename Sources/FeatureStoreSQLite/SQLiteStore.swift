@@ -130,7 +130,7 @@ public final class SQLiteStore: Store {
                 return i
             }
             let sql = "SELECT 1 FROM \(fk.parent) WHERE " + fk.to.map { "\($0) = ?" }.joined(separator: " AND ")
-            let statement = try db.makeStatement(sql: sql)
+            let statement = try db.cachedStatement(sql: sql)
             let s = statement.sqliteStatement
             // Parent keys checked since the first of their columns (the customer) last changed.
             var checked = Set<[Value]>()
@@ -228,7 +228,7 @@ public final class SQLiteStore: Store {
             let remaining = batch.rows.count - n
             guard remaining >= rows else { continue }
             let sql = insertSQL(table, upsert: upsert, rows: rows)
-            let statement = try db.makeStatement(sql: sql)
+            let statement = try db.cachedStatement(sql: sql)  // the service writes many small batches of the same shape
             let s = statement.sqliteStatement
             while batch.rows.count - n >= rows {
                 for r in 0..<rows {
@@ -290,9 +290,25 @@ public final class SQLiteStore: Store {
     }
 
     public func rows(of table: StoreTable, customers: ClosedRange<String>) async throws -> [[Value]] {
-        // The customers table keys customers by `id`; every other table has `customer_id`.
-        try fetch(table, select(table) + " WHERE \(table.name == Schema.customers.name ? "id" : "customer_id") BETWEEN ? AND ?" + orderBy(table),
-                  [.text(customers.lowerBound), .text(customers.upperBound)])
+        try fetch(table, customersSQL(table), [.text(customers.lowerBound), .text(customers.upperBound)])
+    }
+
+    public func rows(of tables: [StoreTable], customers: ClosedRange<String>) async throws -> [String: [[Value]]] {
+        // One read transaction for all: a consistent snapshot, and one pool round trip instead of one per table.
+        let bindings: [Value] = [.text(customers.lowerBound), .text(customers.upperBound)]
+        return try sqliteErrors("") {
+            try pool.read { db in
+                var result: [String: [[Value]]] = [:]
+                for table in tables { result[table.name] = try Self.fetch(db, table, customersSQL(table), bindings) }
+                return result
+            }
+        }
+    }
+
+    /// The rows of `table` of the customers between two bound ids, in key order (the customers
+    /// table keys customers by `id`; every other table has `customer_id`).
+    func customersSQL(_ table: StoreTable) -> String {
+        select(table) + " WHERE \(table.name == Schema.customers.name ? "id" : "customer_id") BETWEEN ? AND ?" + orderBy(table)
     }
 
     public func maxInstant(of column: String, in table: StoreTable) async throws -> Int64? {
@@ -329,47 +345,52 @@ public final class SQLiteStore: Store {
     /// Runs `sql` with `bindings` (in a write transaction when `writing`) and decodes every row by the columns' types.
     func fetch(_ table: StoreTable, _ sql: String, _ bindings: [Value], writing: Bool = false) throws -> [[Value]] {
         try sqliteErrors(sql) {
-            let body = { (db: Database) throws -> [[Value]] in
-                let statement = try db.makeStatement(sql: sql)
-                let s = statement.sqliteStatement
-                for (i, value) in bindings.enumerated() {
-                    let k = Int32(i + 1)
-                    switch value {
-                    case .null: sqlite3_bind_null(s, k)
-                    case .integer(let v): sqlite3_bind_int64(s, k, v)
-                    case .real(let v): sqlite3_bind_double(s, k, v)
-                    case .text(let t): sqlite3_bind_text(s, k, t, -1, SQLITE_TRANSIENT_POINTER)
-                    }
-                }
-                defer { sqlite3_reset(s) }
-                var result: [[Value]] = []
-                while true {
-                    let rc = sqlite3_step(s)
-                    if rc == SQLITE_DONE { break }
-                    guard rc == SQLITE_ROW else {
-                        throw StoreError.database(backend: "SQLite", code: String(rc),
-                                                  message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
-                    }
-                    var row: [Value] = []
-                    row.reserveCapacity(table.columns.count)
-                    for (i, column) in table.columns.enumerated() {
-                        let k = Int32(i)
-                        if sqlite3_column_type(s, k) == SQLITE_NULL { row.append(.null); continue }
-                        switch column.type {
-                        case .real: row.append(.real(sqlite3_column_double(s, k)))
-                        case .integer, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
-                        case .text, .date, .localTime, .actionSet, .word:
-                            let n = Int(sqlite3_column_bytes(s, k))
-                            let p = sqlite3_column_text(s, k)!
-                            row.append(.text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
-                        }
-                    }
-                    result.append(row)
-                }
-                return result
-            }
+            let body = { (db: Database) throws -> [[Value]] in try Self.fetch(db, table, sql, bindings) }
             return writing ? try pool.write(body) : try pool.read(body)
         }
+    }
+
+    /// Runs `sql` with `bindings` on `db` and decodes every row by the columns' types.
+    static func fetch(_ db: Database, _ table: StoreTable, _ sql: String, _ bindings: [Value]) throws -> [[Value]] {
+        // Prepared once per connection and SQL text: compiling (with GRDB's authorizer) cost more
+        // than running the small lookups of the service and of a run.
+        let statement = try db.cachedStatement(sql: sql)
+        let s = statement.sqliteStatement
+        for (i, value) in bindings.enumerated() {
+            let k = Int32(i + 1)
+            switch value {
+            case .null: sqlite3_bind_null(s, k)
+            case .integer(let v): sqlite3_bind_int64(s, k, v)
+            case .real(let v): sqlite3_bind_double(s, k, v)
+            case .text(let t): sqlite3_bind_text(s, k, t, -1, SQLITE_TRANSIENT_POINTER)
+            }
+        }
+        defer { sqlite3_reset(s) }
+        var result: [[Value]] = []
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError.database(backend: "SQLite", code: String(rc),
+                                          message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            }
+            var row: [Value] = []
+            row.reserveCapacity(table.columns.count)
+            for (i, column) in table.columns.enumerated() {
+                let k = Int32(i)
+                if sqlite3_column_type(s, k) == SQLITE_NULL { row.append(.null); continue }
+                switch column.type {
+                case .real: row.append(.real(sqlite3_column_double(s, k)))
+                case .integer, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
+                case .text, .date, .localTime, .actionSet, .word:
+                    let n = Int(sqlite3_column_bytes(s, k))
+                    let p = sqlite3_column_text(s, k)!
+                    row.append(.text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
+                }
+            }
+            result.append(row)
+        }
+        return result
     }
 
     public func close() async throws {

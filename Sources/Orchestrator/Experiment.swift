@@ -1,6 +1,7 @@
 import Crypto
 import FeatureStore
 import Foundation
+import Vocabulary
 
 /// An A/B holdout: each customer is assigned to `control` (the flow's rule-based defaults) or
 /// `treatment` (the promoted model) by a salted hash, so the assignment is deterministic, stable
@@ -68,13 +69,13 @@ public struct Experiment: Sendable, Hashable, Codable {
 
     /// Lower-case hex SHA-256 of `text`'s UTF-8 bytes.
     public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Array(text.utf8)).lowercaseHex
     }
 
     /// A fresh random salt (32 hex digits).
     public static func newSalt() -> String {
         var g = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }.lowercaseHex
     }
 }
 

@@ -105,8 +105,9 @@ extension Orchestrator {
                                     channelRules: configuration.channelRules,
                                     flow: FlowRestrictions(channels: q.channels, tones: q.tones)).candidates
         let latest = q.asOf.addingTimeInterval((q.windowHours ?? configuration.sendWindowHours) * 3600)
+        let slots = SendSlots(asOf: q.asOf, zone: zone)
         for index in Array(set) where index < DeliveryAction.count {
-            if sendTime(for: DeliveryAction(index: index), asOf: q.asOf, zone: zone) > latest { set.remove(index) }
+            if slots.start(of: DeliveryAction(index: index)) > latest { set.remove(index) }
         }
 
         var chosen: DeliveryAction
@@ -123,7 +124,7 @@ extension Orchestrator {
                                           customerId: q.customerId)
             guard let a = choice.action else { throw DecisionQueryError.noReachableChannel(customerId: q.customerId) }
             chosen = a
-            at = sendTime(for: a, asOf: q.asOf, zone: zone)
+            at = slots.start(of: a)
             policy = (model.name, model.version, choice.propensity, choice.propensityIsExact, choice.propensityDraws)
             explanation = choice.explanation
         } else {

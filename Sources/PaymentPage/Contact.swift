@@ -137,7 +137,7 @@ public enum ContactValidation {
         var out: [ContactPoint] = []
         func add(kind: ContactKind, value: String, phoneType: FeatureStore.PhoneType?, tag: String) {
             let same = existing.first { cp.value($0, "kind").text == kind.rawValue && cp.value($0, "value").text?.lowercased() == value.lowercased() }
-            let digest = SHA256.hash(data: Array(value.lowercased().utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256.hash(data: Array(value.lowercased().utf8)).prefix(6).lowercaseHex
             let id = same.flatMap { cp.value($0, "id").text } ?? "\(customerId)-pp-\(tag)-\(digest)"
             out.append(ContactPoint(id: id, customerId: customerId, kind: kind, value: value, phoneType: phoneType, validation: .valid,
                                     consent: s.consent, source: "payment_page", updatedAt: at))

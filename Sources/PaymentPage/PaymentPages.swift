@@ -184,7 +184,7 @@ public final class PaymentPages: Sendable {
             return invoicePage(view, token: token, text: text, now: now, contact: echo, errors: errors, notice: nil, status: 422)
         case .valid(let s): submission = s
         }
-        let nonce = SHA256.hash(data: Array(formToken.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        let nonce = SHA256.hash(data: Array(formToken.utf8)).prefix(6).lowercaseHex
         let points = ContactValidation.points(for: submission, customerId: view.customerId, existing: view.points, at: now)
         var list: [Event] = points.map { p in
             Event(id: "page:\(view.invoiceId):contact:\(nonce):\(p.id)", kind: .contactSubmitted, customerId: view.customerId,

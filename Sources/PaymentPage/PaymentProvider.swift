@@ -1,6 +1,7 @@
 import Crypto
 import FeatureStore
 import Foundation
+import Vocabulary
 import Orchestrator
 
 /// What the payment page asks a payment provider to collect.
@@ -53,7 +54,7 @@ public struct TestPaymentProvider: PaymentProvider {
     public init() {}
 
     public func start(_ request: PaymentRequest) async throws -> PaymentStart {
-        let digest = SHA256.hash(data: Array(request.idempotencyKey.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: Array(request.idempotencyKey.utf8)).prefix(8).lowercaseHex
         return .completed(paymentId: "test-" + digest)
     }
 }

@@ -46,7 +46,7 @@ public struct APIKey: Sendable, Hashable {
 
     /// The lower-case hex SHA-256 of `key`, as `sha256` holds it.
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).lowercaseHex
     }
 
     /// Whether the key may use `scope`.

@@ -93,8 +93,8 @@ import Testing
         } else {
             #expect(byEstimate.status != 0 && byEstimate.stderr.contains("dr estimate is"), "\(byEstimate.stdout) \(byEstimate.stderr)")
         }
-        let both = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--version", "1", "--best-by", "dr"])
-        #expect(both.status != 0 && both.stderr.contains("either --version or --best-by"), "\(both.stderr)")
+        let versionAndBest = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--version", "1", "--best-by", "dr"])
+        #expect(versionAndBest.status != 0 && versionAndBest.stderr.contains("either --version or --best-by"), "\(versionAndBest.stderr)")
         let unknown = try Binaries.run("pom-train", ["models", "promote", "--store", store, "--model", "reminders", "--best-by", "mrdr"])
         #expect(unknown.status != 0 && unknown.stderr.contains("expected one of ipw, snipw, dm, dr"), "\(unknown.stderr)")
 

@@ -58,11 +58,8 @@ public enum LiveFeatures {
     /// The context of a decision on `invoiceID` of `customerID` at `t`, read from the store.
     /// - Throws: `LiveFeatureError.unknownCustomer` when the store has no such customer; `StoreError`.
     public static func context(store: any Store, customerID: String, invoiceID: String, at t: Int64) async throws -> LiveContext {
-        var tables: [String: [[Value]]] = [:]
-        for table in [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.decisions, Schema.messages,
-                      Schema.events, Schema.payments] {
-            tables[table.name] = try await store.rows(of: table, customers: customerID...customerID)
-        }
+        let tables = try await store.rows(of: [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.decisions,
+                                               Schema.messages, Schema.events, Schema.payments], customers: customerID...customerID)
         guard var h = CustomerHistory.group(tables).first else { throw LiveFeatureError.unknownCustomer(customerID) }
         guard h.invoices[invoiceID] != nil else { throw LiveFeatureError.unknownInvoice(customerID: customerID, invoiceID: invoiceID) }
         h.decisions = []

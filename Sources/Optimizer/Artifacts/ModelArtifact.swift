@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Vocabulary
 
 /// The features a model was trained on: their names in design order and a stable hash of
 /// their definitions. A model scores only data with the same hash.
@@ -215,5 +216,5 @@ public struct ModelArtifact: Codable, Equatable, Sendable {
 
 /// Lower-case hex SHA-256 of `data`.
 public func sha256Hex(_ data: Data) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(data: data).lowercaseHex
 }
