@@ -54,8 +54,17 @@ public enum PaymentLink {
 
     /// Base64 with the URL-safe alphabet (RFC 4648 §5), without padding.
     public static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // One pass over the standard alphabet's bytes (every message of a run carries a link).
+        var out: [UInt8] = []
+        for b in Data(bytes).base64EncodedData() {
+            switch b {
+            case UInt8(ascii: "+"): out.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "_"))
+            case UInt8(ascii: "="): continue
+            default: out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The bytes of unpadded base64url text; nil for any other character.

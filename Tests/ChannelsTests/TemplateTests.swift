@@ -56,6 +56,36 @@ struct TemplateTests {
         }
     }
 
+    /// The Foundation formulation `tidy` replaced (Characters, `trimmingCharacters`, `components`).
+    static func referenceTidy(_ s: String, singleLine: Bool) -> String {
+        if singleLine {
+            return s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+                .trimmingCharacters(in: .whitespaces)
+        }
+        var lines = s.components(separatedBy: "\n").map { line -> String in
+            var l = Substring(line)
+            while let last = l.last, last == " " || last == "\t" { l = l.dropLast() }
+            return String(l)
+        }
+        while lines.first?.isEmpty == true { lines.removeFirst() }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test("tidying rendered text gives what the Foundation formulation gives, also for odd spacing and non-ASCII text")
+    func tidyMatchesReference() {
+        var samples = ["", " ", "\n", "\n\n a \n", "Sehr geehrte Frau Müller,  \n\n  bitte zahlen Sie\t\n\n\n",
+                       "\t Betreff:\u{00A0}Mahnung \u{2003}\n", "line\u{2028}next", "a\u{0B}b\u{0C}c\u{85}d", " x \n \n y ",
+                       "Größe 😀 \n\t\n", "\u{3000}全角\u{3000}\n次"]
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [String] = ["a", "Z", "ü", " ", "  ", "\t", "\n", "\n\n", "\u{00A0}", "\u{2009}", "é", "€", "\u{2028}", "-"]
+        for _ in 0..<500 { samples.append((0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()) }
+        for sample in samples {
+            #expect(TemplateCatalogue.tidy(sample, singleLine: true) == Self.referenceTidy(sample, singleLine: true), "\(sample.debugDescription)")
+            #expect(TemplateCatalogue.tidy(sample, singleLine: false) == Self.referenceTidy(sample, singleLine: false), "\(sample.debugDescription)")
+        }
+    }
+
     @Test("amounts and dates are written per locale")
     func localeFormats() throws {
         let c = try TemplateCatalogue.bundled()

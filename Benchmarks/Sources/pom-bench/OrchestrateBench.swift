@@ -84,9 +84,13 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
     // planned in the run are also due in it and dispatch hands them over.
     let asOf = Date(timeIntervalSince1970: 1_772_442_000)
     let postgresURL = ProcessInfo.processInfo.environment["POM_BENCH_POSTGRES_URL"] ?? ""
+    // Each SQLite store lives in its own temporary directory, removed once the store is closed.
+    var scratch: [String] = []
+    defer { for dir in scratch { try? FileManager.default.removeItem(atPath: dir) } }
     var locations: [(String, () async throws -> any CaseQueue)] = [("sqlite", {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        scratch.append(dir)
         return try await openStore("sqlite:\(dir)/orchestrate.sqlite")
     })]
     if !postgresURL.isEmpty {

@@ -59,9 +59,13 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
     let n = size(1_000_000, quick: 100_000)
     let work = EventWorkload(events: n, customers: size(20_000, quick: 2_000), seed: 1)
     let postgresURL = ProcessInfo.processInfo.environment["POM_BENCH_POSTGRES_URL"] ?? ""
+    // Each SQLite store lives in its own temporary directory, removed once the store is closed.
+    var scratch: [String] = []
+    defer { for dir in scratch { try? FileManager.default.removeItem(atPath: dir) } }
     var locations: [(String, () async throws -> any Store)] = [("sqlite", {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        scratch.append(dir)
         return try await openStore("sqlite:\(dir)/bench.sqlite")
     })]
     if !postgresURL.isEmpty {
@@ -102,6 +106,7 @@ private func storeBenchmarksAsync() async throws -> [BenchResult] {
     // The whole import of an events.jsonl file: read, check types and references, write.
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-files-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     try RecordFiles.write(Schema.customers, rows: work.customers, to: dir + "/customers.csv")
     try RecordFiles.write(Schema.invoices, rows: work.invoices, to: dir + "/invoices.csv")
     try RecordFiles.write(Schema.events, rows: work.events, to: dir + "/events.jsonl")

@@ -328,18 +328,61 @@ public struct TemplateCatalogue: Sendable {
 
     /// Trims trailing spaces of lines and the text's ends; a subject becomes one line.
     static func tidy(_ s: String, singleLine: Bool) -> String {
+        // Over Unicode scalars, not Characters or Foundation's string searches: this runs for every
+        // message a run sends.
+        let scalars = s.unicodeScalars
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c == "\t" || c.properties.generalCategory == .spaceSeparator }
+        func isNewline(_ c: Unicode.Scalar) -> Bool {
+            switch c { case "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}": return true; default: return false }
+        }
+        var out = String.UnicodeScalarView()
         if singleLine {
-            return s.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-                .trimmingCharacters(in: .whitespaces)
+            // The non-empty lines, each trimmed of spaces, joined by one space; the whole trimmed again.
+            var line: [Unicode.Scalar] = [], first = true, sawLine = false
+            func flush() {
+                guard sawLine else { return }
+                var a = 0, b = line.count
+                while a < b, isSpace(line[a]) { a += 1 }
+                while b > a, isSpace(line[b - 1]) { b -= 1 }
+                if !first { out.append(" ") }
+                out.append(contentsOf: line[a..<b])
+                first = false
+                line.removeAll(keepingCapacity: true)
+                sawLine = false
+            }
+            for c in scalars {
+                if isNewline(c) { flush() } else { line.append(c); sawLine = true }
+            }
+            flush()
+            var text = String(out)
+            while let last = text.unicodeScalars.last, isSpace(last) { text.unicodeScalars.removeLast() }
+            while let head = text.unicodeScalars.first, isSpace(head) { text.unicodeScalars.removeFirst() }
+            return text
         }
-        var lines = s.components(separatedBy: "\n").map { line -> String in
-            var l = Substring(line)
-            while let last = l.last, last == " " || last == "\t" { l = l.dropLast() }
-            return String(l)
+        // Trailing spaces and tabs off every line; empty lines at the start and the end dropped.
+        var lines: [Substring.UnicodeScalarView] = []
+        var start = scalars.startIndex
+        var i = start
+        while i != scalars.endIndex {
+            if scalars[i] == "\n" {
+                lines.append(scalars[start..<i])
+                start = scalars.index(after: i)
+            }
+            i = scalars.index(after: i)
         }
-        while lines.first?.isEmpty == true { lines.removeFirst() }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.joined(separator: "\n")
+        lines.append(scalars[start..<scalars.endIndex])
+        var trimmed = lines.map { line -> Substring.UnicodeScalarView in
+            var l = line
+            while let last = l.last, last == " " || last == "\t" { l.removeLast() }
+            return l
+        }
+        while trimmed.first?.isEmpty == true { trimmed.removeFirst() }
+        while trimmed.last?.isEmpty == true { trimmed.removeLast() }
+        for (k, line) in trimmed.enumerated() {
+            if k > 0 { out.append("\n") }
+            out.append(contentsOf: line)
+        }
+        return String(out)
     }
 
     /// Compiles a template text field after checking its tags.
