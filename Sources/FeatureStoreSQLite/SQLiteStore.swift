@@ -132,19 +132,24 @@ public final class SQLiteStore: Store {
             let sql = "SELECT 1 FROM \(fk.parent) WHERE " + fk.to.map { "\($0) = ?" }.joined(separator: " AND ")
             let statement = try db.cachedStatement(sql: sql)
             let s = statement.sqliteStatement
-            // Parent keys checked since the first of their columns (the customer) last changed.
+            // Parent keys checked since the first of their columns (the customer) last changed, and
+            // the one checked last: rows of one parent mostly come together, and comparing in place
+            // spares the key array and its hashing for them.
             var checked = Set<[Value]>()
             var lead: Value? = nil
+            var last: [Value] = []
             for n in 0..<batch.rows.count {
                 let row = batch.rows[order?[n] ?? n]
                 var complete = true
                 for c in columns where row[c].isNull { complete = false }
                 guard complete else { continue }
+                if last.count == columns.count, columns.indices.allSatisfy({ row[columns[$0]] == last[$0] }) { continue }
                 if row[columns[0]] != lead {
                     lead = row[columns[0]]
                     checked.removeAll(keepingCapacity: true)
                 }
                 let previous = columns.map { row[$0] }
+                last = previous
                 guard checked.insert(previous).inserted else { continue }
                 for (k, value) in previous.enumerated() { bind(s, Int32(k + 1), value) }
                 let rc = sqlite3_step(s)
