@@ -125,7 +125,7 @@ extension Orchestrator {
     /// its weekday whose window starts after the current local hour (within 7 days) — the schedule
     /// the simulator and the training data use (`DecisionClock.sendDelayDays`).
     func sendTime(for action: DeliveryAction, asOf: Date, zone: TimeZone) -> Date {
-        SendSlots(asOf: asOf, zone: zone).start(of: action)
+        SendSlots.start(weekday: action.weekday, hour: action.hour, now: LocalClock.local(asOf, in: zone), zone: zone)
     }
 
     /// The delivery action a message at `t` over `channel` in `tone` amounts to.
@@ -304,17 +304,17 @@ struct SendSlots {
 
     init(asOf: Date, zone: TimeZone) {
         let now = LocalClock.local(asOf, in: zone)
-        let today = LocalClock.weekday(now.date).rawValue
-        var starts: [Date] = []
-        starts.reserveCapacity(Weekday.allCases.count * HourBucket.allCases.count)
-        for weekday in Weekday.allCases {
-            for hour in HourBucket.allCases {
-                var ahead = (weekday.rawValue - today + 7) % 7
-                if ahead == 0 && hour.startHour <= now.hour { ahead = 7 }
-                starts.append(LocalClock.instant(now.date.adding(days: ahead), hour: hour.startHour, in: zone))
-            }
+        starts = Weekday.allCases.flatMap { weekday in
+            HourBucket.allCases.map { hour in Self.start(weekday: weekday, hour: hour, now: now, zone: zone) }
         }
-        self.starts = starts
+    }
+
+    /// The start of the window `hour` on the next local occurrence of `weekday` after `now` (the
+    /// customer's wall clock): today only when the window has not started yet, else within 7 days.
+    static func start(weekday: Weekday, hour: HourBucket, now: (date: CalendarDate, hour: Int, minute: Int), zone: TimeZone) -> Date {
+        var ahead = (weekday.rawValue - LocalClock.weekday(now.date).rawValue + 7) % 7
+        if ahead == 0 && hour.startHour <= now.hour { ahead = 7 }
+        return LocalClock.instant(now.date.adding(days: ahead), hour: hour.startHour, in: zone)
     }
 
     /// When `action` goes out: the start of its window on the next local occurrence of its weekday
