@@ -182,9 +182,11 @@ public enum EventIngest {
         // A message's status only moves forward (queued → sent → delivered → bounced): each update is
         // guarded by the statuses it may replace, so a dispatch or another ingest that wrote meanwhile
         // is not undone.
-        let statusOrder = { (key: [String]) in mt.value(changedMessages[key]!, "status").text! }
-        for key in changedMessages.keys.sorted(by: { (statusOrder($0), $0.joined(separator: "\u{0}")) < (statusOrder($1), $1.joined(separator: "\u{0}")) }) {
-            let status = MessageStatus(rawValue: statusOrder(key))!
+        // Grouped by status (one batched statement per group on PostgreSQL), keys in order within it.
+        let byStatus = changedMessages.map { (status: mt.value($0.value, "status").text!, key: $0.key) }
+            .sorted { $0.status != $1.status ? $0.status < $1.status : $0.key.lexicographicallyPrecedes($1.key) }
+        for (rawStatus, key) in byStatus {
+            let status = MessageStatus(rawValue: rawStatus)!
             let replaceable: [MessageStatus] = status == .delivered ? [.queued, .sent, .delivered] : [.queued, .sent, .delivered, .bounced]
             changes.append(.update(mt, key: key, set: ["status": .text(status.rawValue)],
                                    onlyIf: RowGuard("status", in: replaceable.map(\.rawValue))))
