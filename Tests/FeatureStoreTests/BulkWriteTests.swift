@@ -48,6 +48,26 @@ struct BulkWriteTests {
         }
     }
 
+    @Test("Key order of a large write (two halves sorted on two cores, then merged) is the plain sort's order, equal keys in input order")
+    func largeKeyOrderMatchesAPlainSort() {
+        var rng = Xoshiro256(seed: 12)
+        let table = StoreTable(name: "t", file: "t.csv", columns: [StoreColumn("x", .text), StoreColumn("a", .text), StoreColumn("b", .text)],
+                               key: ["a", "b"], idColumn: "x")
+        // Customers with ids longer than 16 bytes now and then, many rows per key and repeated keys.
+        let rows: [[Value]] = (0..<70_000).map { k in
+            let c = Int(rng.next() % 3_000)
+            let customer = c % 97 == 0 ? "C\(c)-with-a-long-suffix-\(c % 3)" : "C\(c)"
+            return [.text(String(k)), .text(customer), .text("E\(rng.next() % 40)")]
+        }
+        let keys = rows.map { (Array($0[1].text!.utf8), Array($0[2].text!.utf8)) }
+        let reference = rows.indices.sorted { i, j in
+            if keys[i].0 != keys[j].0 { return keys[i].0.lexicographicallyPrecedes(keys[j].0) }
+            if keys[i].1 != keys[j].1 { return keys[i].1.lexicographicallyPrecedes(keys[j].1) }
+            return i < j
+        }
+        #expect(TableRows(table: table, rows: rows).keyOrder() == reference)
+    }
+
     @Test("Importing files of which half the rows are stored adds the others and updates the stored ones that changed",
           arguments: Backend.allCases)
     func reimportHalfStored(_ backend: Backend) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LinAlg
 import Vocabulary
 
 /// How a column is written in the record files and held in the database.
@@ -297,13 +298,12 @@ extension TableRows {
             entries.append(PackedKey(row, key, Int32(truncatingIfNeeded: r)))
         }
         let all = rows
-        let less = { (a: PackedKey, b: PackedKey) -> Bool in
+        let less: @Sendable (PackedKey, PackedKey) -> Bool = { a, b in
             let d = PackedKey.compare(a, b, key: key, rows: all)
             return d != 0 ? d < 0 : a.row < b.row
         }
         if (1..<n).allSatisfy({ less(entries[$0 - 1], entries[$0]) }) { return nil }
-        entries.sort(by: less)
-        return entries.map { Int($0.row) }
+        return PackedKey.sortedRows(&entries, by: less)
     }
 }
 
@@ -339,6 +339,44 @@ private struct PackedKey {
                 return (2, hi, lo, UInt16(min(b.count, 17)))
             }
         }
+    }
+
+    /// Rows from which `sortedRows` sorts the two halves on two cores.
+    static let parallelSortRows = 65_536
+
+    /// The row positions of `entries` sorted by `less` (a strict total order: ties broken by row).
+    /// From `parallelSortRows` entries and with more than one pom thread the two halves are sorted
+    /// concurrently and then merged, which roughly halves the wall time of large bulk writes.
+    static func sortedRows(_ entries: inout [PackedKey], by less: @escaping @Sendable (PackedKey, PackedKey) -> Bool) -> [Int] {
+        let n = entries.count
+        guard n >= parallelSortRows && BLASRuntime.threads > 1 else {
+            entries.sort(by: less)
+            return entries.map { Int($0.row) }
+        }
+        let mid = n / 2
+        return entries.withUnsafeMutableBufferPointer { buffer -> [Int] in
+            let shared = SharedEntries(buffer)
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                let range = half == 0 ? 0..<mid : mid..<n
+                var part = UnsafeMutableBufferPointer(rebasing: shared.buffer[range])
+                part.sort(by: less)
+            }
+            var order = [Int]()
+            order.reserveCapacity(n)
+            var i = 0, j = mid
+            while i < mid && j < n {
+                if less(buffer[j], buffer[i]) { order.append(Int(buffer[j].row)); j += 1 } else { order.append(Int(buffer[i].row)); i += 1 }
+            }
+            while i < mid { order.append(Int(buffer[i].row)); i += 1 }
+            while j < n { order.append(Int(buffer[j].row)); j += 1 }
+            return order
+        }
+    }
+
+    /// The entries' buffer, handed to the two sorting threads, each of which sorts its own half.
+    struct SharedEntries: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<PackedKey>
+        init(_ buffer: UnsafeMutableBufferPointer<PackedKey>) { self.buffer = buffer }
     }
 
     /// Compares two rows' keys: on the packed columns while they decide, else on the values.
