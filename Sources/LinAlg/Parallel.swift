@@ -14,7 +14,7 @@ struct SendableConstPointer: @unchecked Sendable {
 
 /// Splits `0..<count` into `parts` contiguous ranges of near-equal size and runs `body` on each,
 /// concurrently when `parts > 1`. Returns when all are done.
-func parallelChunks(count: Int, parts: Int, _ body: @Sendable (Range<Int>) -> Void) {
+public func parallelChunks(count: Int, parts: Int, _ body: @Sendable (Range<Int>) -> Void) {
     let parts = Swift.max(1, Swift.min(parts, count))
     if parts == 1 {
         body(0..<count)

@@ -2,6 +2,7 @@ import Channels
 import FeatureStore
 import Flows
 import Foundation
+import LinAlg
 import Vocabulary
 
 extension Orchestrator {
@@ -37,20 +38,37 @@ extension Orchestrator {
             var outcomes = MessageOutcomes()
             var doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
             var failures: [(CaseKey, String, FlowCondition)] = []
-            for row in fresh {
+            // Every message of the batch is rendered first, on all cores, then handed over in order.
+            let (messagesRead, pointsRead, invoicesRead, customersRead) = (messages, points, invoices, customers)
+            let rendered = ResultSlots<Result<OutgoingMessage, any Error>?>(count: fresh.count)
+            let render: @Sendable (Range<Int>) -> Void = { range in
+                for r in range {
+                    let key = [ob.value(fresh[r], "customer_id").text!, ob.value(fresh[r], "message_id").text!]
+                    guard let message = messagesRead[key] else { rendered.set(r, nil); continue }
+                    let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
+                    guard let invoice = invoicesRead[invoiceKey], InvoiceStatus(rawValue: it.value(invoice, "status").text ?? "open")?.isClosed != true else {
+                        rendered.set(r, nil)
+                        continue
+                    }
+                    rendered.set(r, Result {
+                        try self.outgoingMessage(message, point: mt.value(message, "contact_point_id").text.flatMap { pointsRead[[key[0], $0]] },
+                                                 invoice: invoice, customer: customersRead[key[0]]!, asOf: asOf)
+                    })
+                }
+            }
+            parallelChunks(count: fresh.count, parts: min(configuration.threads, fresh.count / Self.renderRowsPerCore), render)
+            for (r, row) in fresh.enumerated() {
                 let key = [ob.value(row, "customer_id").text!, ob.value(row, "message_id").text!]
                 guard let message = messages[key] else { doneOutbox.append(key); continue }
                 let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
-                let status = InvoiceStatus(rawValue: invoices[invoiceKey].flatMap { it.value($0, "status").text } ?? "open") ?? .open
-                if status.isClosed {
-                    // Paid (or handed over) since it was queued: nothing goes out.
+                guard let prepared = rendered.get(r) else {
+                    // Paid (or handed over, or gone) since it was queued: nothing goes out.
                     outcomes.cancelled.append(key)
                     doneOutbox.append(key)
                     continue
                 }
                 do {
-                    let outgoing = try outgoingMessage(message, point: mt.value(message, "contact_point_id").text.flatMap { points[[key[0], $0]] },
-                                                       invoice: invoices[invoiceKey]!, customer: customers[key[0]]!, asOf: asOf)
+                    let outgoing = try prepared.get()
                     let receipt = try await router.send(outgoing)
                     outcomes.sent.append((key, receipt.providerId))
                     doneOutbox.append(key)
@@ -97,6 +115,9 @@ extension Orchestrator {
             clock.lap("dispatch.write")
         }
     }
+
+    /// Messages from which a dispatch batch renders on more than one core (at least this many per core).
+    static let renderRowsPerCore = 32
 
     /// What one dispatch batch did to its messages, written as guarded updates of `messages`.
     struct MessageOutcomes {

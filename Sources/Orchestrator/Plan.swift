@@ -2,6 +2,7 @@ import Channels
 import FeatureStore
 import Flows
 import Foundation
+import LinAlg
 import Optimizer
 import Vocabulary
 
@@ -15,6 +16,16 @@ struct PlanWrites {
     /// are written, so a payment ingested meanwhile keeps its status.
     var invoices: [[String]: [String: Value]] = [:]
     var contactPoints: [[Value]] = []
+
+    /// Adds the rows of `other` (planned from other customers' cases).
+    mutating func append(_ other: PlanWrites) {
+        decisions += other.decisions
+        messages += other.messages
+        outbox += other.outbox
+        caseStates += other.caseStates
+        invoices.merge(other.invoices) { mine, theirs in mine.merging(theirs) { $1 } }
+        contactPoints += other.contactPoints
+    }
 
     var changes: [TableChange] {
         let points = TableRows(table: Schema.contactPoints, rows: contactPoints)
@@ -57,17 +68,22 @@ extension Orchestrator {
         var clock = PhaseClock(configuration.phaseObserver)
         let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
         let customerIds = Array(Set(keys.map(\.customerId)))
+        // The four reads run at once (SQLite: on the pool's reader connections).
+        async let invoiceRows = store.rows(of: it, keys: keys.map { [$0.customerId, $0.invoiceId] })
+        async let customerRows = store.rows(of: cu, customerIds: customerIds)
+        async let pointRows = store.rows(of: cp, customerIds: customerIds)
+        async let messageRows = store.rows(of: mt, customerIds: customerIds)
         var invoices: [CaseKey: [Value]] = [:]
-        for row in try await store.rows(of: it, keys: keys.map { [$0.customerId, $0.invoiceId] }) {
+        for row in try await invoiceRows {
             invoices[CaseKey(customerId: it.value(row, "customer_id").text!, invoiceId: it.value(row, "id").text!)] = row
         }
         var customers: [String: [Value]] = [:]
-        for row in try await store.rows(of: cu, customerIds: customerIds) { customers[cu.value(row, "id").text!] = row }
+        for row in try await customerRows { customers[cu.value(row, "id").text!] = row }
         var points: [String: [[Value]]] = [:]
-        for row in try await store.rows(of: cp, customerIds: customerIds) { points[cp.value(row, "customer_id").text!, default: []].append(row) }
+        for row in try await pointRows { points[cp.value(row, "customer_id").text!, default: []].append(row) }
         var sends: [String: [Int64]] = [:]
         let capFrom = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
-        for row in try await store.rows(of: mt, customerIds: customerIds) {
+        for row in try await messageRows {
             let t = mt.value(row, "scheduled_at").integer!
             if t >= capFrom && mt.value(row, "status").text != "failed" { sends[mt.value(row, "customer_id").text!, default: []].append(t) }
         }
@@ -81,37 +97,82 @@ extension Orchestrator {
         }
         clock.lap("plan.read")
 
+        // Cases are planned on `configuration.threads` cores, each customer's cases on one of them
+        // in claim order (the contact cap and contact points carry over between a customer's cases).
+        let parts = rows.count >= Self.parallelPlanRows ? min(configuration.threads, rows.count / (Self.parallelPlanRows / 2)) : 1
+        let groups = parts > 1 ? Self.byCustomer(keys, parts: parts) : [Array(rows.indices)]
+        let planned = ResultSlots<Result<(PlanWrites, RunSummary), any Error>>(count: groups.count)
+        let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
+        let (invoicesRead, customersRead, pointsRead, sendsRead, contextsRead) = (invoices, customers, points, sends, contexts)
+        let work: @Sendable (Int) -> Void = { g in
+            planned.set(g, Result {
+                var writes = PlanWrites(), part = base
+                var points = pointsRead, sends = sendsRead
+                for r in groups[g] {
+                    try self.plan(rows[r], key: keys[r], invoices: invoicesRead, customers: customersRead, points: &points, sends: &sends,
+                                  context: contextsRead[keys[r].invoiceId], asOf: asOf, runId: runId, writes: &writes, summary: &part)
+                }
+                return (writes, part)
+            })
+        }
+        if groups.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: groups.count, execute: work) }
         var writes = PlanWrites()
-        for row in rows {
-            let key = CaseKey(customerId: ct.value(row, "customer_id").text!, invoiceId: ct.value(row, "invoice_id").text!)
-            guard let invoice = invoices[key], let customer = customers[key.customerId] else { continue }
-            let flow = try flows.flow(ct.value(row, "flow_name").text!, version: Int(ct.value(row, "flow_version").integer!))
-            let zone = LocalClock.zone(cu.value(customer, "time_zone").text!)
-            var facts = CaseFacts(key: key, state: row, flow: flow, invoice: invoice,
-                                  customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
-                                  arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
-            var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
-            let next = try advance(&facts, &stored, asOf: asOf, runId: runId, context: contexts[key.invoiceId], writes: &writes,
-                                   summary: &summary)
-            sends[key.customerId] = facts.sends
-            points[key.customerId] = facts.points
-            var state = facts.state
-            state[ct.index("flow_name")] = .text(facts.flow.name)
-            state[ct.index("flow_version")] = .integer(Int64(facts.flow.version))
-            state[ct.index("progress")] = .text(stored.compact())
-            state[ct.index("next_due_at")] = next.map { .integer(micros($0)) } ?? .null
-            state[ct.index("lease_owner")] = .null
-            state[ct.index("lease_until")] = .null
-            state[ct.index("updated_at")] = .integer(micros(asOf))
-            writes.caseStates.append(state)
-            for (i, column) in it.columns.enumerated() where facts.invoice[i] != invoice[i] {
-                writes.invoices[[key.customerId, key.invoiceId], default: [:]][column.sqlName] = facts.invoice[i]
-            }
-            summary.cases += 1
+        for g in groups.indices {
+            let (w, part) = try planned.get(g).get()
+            writes.append(w)
+            summary.add(part)
         }
         clock.lap("plan.compute")
         try await store.apply(writes.changes)
         clock.lap("plan.write")
+    }
+
+    /// Batches from which planning runs on more than one core (at least half of it per core).
+    static let parallelPlanRows = 64
+
+    /// Positions `0..<keys.count` split into `parts` groups by customer (a customer's cases in one
+    /// group, in their order), the groups of near-equal size.
+    static func byCustomer(_ keys: [CaseKey], parts: Int) -> [[Int]] {
+        var groups = [[Int]](repeating: [], count: parts)
+        var groupOf: [String: Int] = [:]
+        for (r, key) in keys.enumerated() {
+            let g = groupOf[key.customerId] ?? groups.indices.min { groups[$0].count < groups[$1].count }!
+            groupOf[key.customerId] = g
+            groups[g].append(r)
+        }
+        return groups.filter { !$0.isEmpty }
+    }
+
+    /// Plans one claimed case: advances its flow and adds its case state, invoice changes,
+    /// decisions, messages and outbox rows to `writes`. `points` and `sends` are the customers'
+    /// contact points and recent send times, updated by what the case did.
+    func plan(_ row: [Value], key: CaseKey, invoices: [CaseKey: [Value]], customers: [String: [Value]],
+              points: inout [String: [[Value]]], sends: inout [String: [Int64]], context: LiveContext?, asOf: Date, runId: String,
+              writes: inout PlanWrites, summary: inout RunSummary) throws {
+        let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers
+        guard let invoice = invoices[key], let customer = customers[key.customerId] else { return }
+        let flow = try flows.flow(ct.value(row, "flow_name").text!, version: Int(ct.value(row, "flow_version").integer!))
+        let zone = LocalClock.zone(cu.value(customer, "time_zone").text!)
+        var facts = CaseFacts(key: key, state: row, flow: flow, invoice: invoice,
+                              customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
+                              arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
+        var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
+        let next = try advance(&facts, &stored, asOf: asOf, runId: runId, context: context, writes: &writes, summary: &summary)
+        sends[key.customerId] = facts.sends
+        points[key.customerId] = facts.points
+        var state = facts.state
+        state[ct.index("flow_name")] = .text(facts.flow.name)
+        state[ct.index("flow_version")] = .integer(Int64(facts.flow.version))
+        state[ct.index("progress")] = .text(stored.compact())
+        state[ct.index("next_due_at")] = next.map { .integer(micros($0)) } ?? .null
+        state[ct.index("lease_owner")] = .null
+        state[ct.index("lease_until")] = .null
+        state[ct.index("updated_at")] = .integer(micros(asOf))
+        writes.caseStates.append(state)
+        for (i, column) in it.columns.enumerated() where facts.invoice[i] != invoice[i] {
+            writes.invoices[[key.customerId, key.invoiceId], default: [:]][column.sqlName] = facts.invoice[i]
+        }
+        summary.cases += 1
     }
 
     /// Runs the due steps of one case; returns when it next needs attention (nil: only an event can move it).

@@ -2,6 +2,7 @@ import Channels
 import FeatureStore
 import Flows
 import Foundation
+import LinAlg
 import Optimizer
 import Vocabulary
 
@@ -57,6 +58,9 @@ public struct RunConfiguration: Sendable {
     /// A flow's message step due more than this many days ago is skipped, not sent late (a case
     /// enrolled late gets no pile of old reminders).
     public var maxLateDays: Int? = 7
+    /// Cores a batch is planned and its messages rendered on (each customer's cases on one of
+    /// them); the store's reads and writes and the hand-over to the channels stay in order.
+    public var threads: Int = BLASRuntime.threads
     /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
     /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `dispatch.claim`, `dispatch.read`,
     /// `dispatch.send`, `dispatch.write`. For benchmarks and logs; nil measures nothing.
@@ -104,6 +108,24 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var tasks = 0
     public var decisionsByArm: [String: Int] = [:]
     public var sentByChannel: [String: Int] = [:]
+
+    /// Adds the counts of `other`, a part of the same run.
+    mutating func add(_ other: RunSummary) {
+        enrolled += other.enrolled
+        unassigned += other.unassigned
+        cases += other.cases
+        decisions += other.decisions
+        queued += other.queued
+        sent += other.sent
+        retried += other.retried
+        failed += other.failed
+        skipped += other.skipped
+        postponed += other.postponed
+        flowsEnded += other.flowsEnded
+        tasks += other.tasks
+        decisionsByArm.merge(other.decisionsByArm, uniquingKeysWith: +)
+        sentByChannel.merge(other.sentByChannel, uniquingKeysWith: +)
+    }
 
     enum CodingKeys: String, CodingKey {
         case runId = "run_id", worker, asOf = "as_of", enrolled, unassigned, cases, decisions, queued, sent, retried, failed, skipped, postponed

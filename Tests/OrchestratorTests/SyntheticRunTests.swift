@@ -62,6 +62,44 @@ struct SyntheticRunTests {
         #expect(again.cases == 0 && again.sent == 0)
         try await store.close()
     }
+
+    @Test("Planning and rendering on two cores store exactly what one core stores, with customers' cases sharing the contact cap",
+          arguments: Backend.allCases)
+    func twoCoresEqualOne(_ backend: Backend) async throws {
+        var stored: [[String: [[Value]]]] = []
+        var summaries: [RunSummary] = []
+        for threads in [1, 2] {
+            let store = try await freshStore(backend)
+            _ = try await FlowLibrary.store(files: try exampleFlows(), into: store, now: asOf.addingTimeInterval(-500 * 86_400))
+            let library = try await FlowLibrary.load(from: store)
+            // 200 customers with three open invoices each, each at its own stage of the flow.
+            try await SyntheticCases.write(into: store, cases: 600, chunk: 500, flow: try library.newest("b2c-consumer-dunning"),
+                                           asOf: asOf, seed: 9, invoicesPerCustomer: 3)
+            let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, CountingAdapter() as any ChannelAdapter) }))
+            var configuration = RunConfiguration()
+            configuration.batchSize = 250
+            configuration.threads = threads
+            // Two messages per customer a week: a customer's further due sends wait.
+            configuration.contactCap = 2
+            let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
+                                            templates: try TemplateCatalogue.bundled(), configuration: configuration)
+            summaries.append(try await orchestrator.run(asOf: asOf, runId: "cores"))
+            var tables: [String: [[Value]]] = [:]
+            for table in [Schema.caseStates, Schema.invoices, Schema.decisions, Schema.messages, Schema.outbox, Schema.contactPoints] {
+                tables[table.name] = try await store.allRows(of: table)
+            }
+            stored.append(tables)
+            try await store.close()
+        }
+        #expect(summaries[0] == summaries[1])
+        #expect(summaries[0].cases == 600 && summaries[0].sent > 20, "\(summaries[0])")
+        #expect(summaries[0].postponed > 0, "the contact cap never bound: \(summaries[0])")
+        for name in stored[0].keys.sorted() {
+            let (one, two) = (stored[0][name]!, stored[1][name]!)
+            let same = one == two
+            #expect(same, "\(name): \(one.count) rows on one core, \(two.count) on two, \(Set(one.map(\.description)).symmetricDifference(two.map(\.description)).count) differ")
+        }
+    }
 }
 
 /// The phases a run reported.
