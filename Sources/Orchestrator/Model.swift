@@ -50,6 +50,13 @@ public protocol DeliveryModel: Sendable {
     /// invoice id (a case the model cannot describe is left out: the flow's default is used for it).
     func contexts(for cases: [CaseKey], asOf: Date, store: any CaseQueue) async throws -> [String: LiveContext]
 
+    /// The tables whose rows of one customer `context(of:asOf:tables:)` needs.
+    var featureTables: [StoreTable] { get }
+
+    /// The decision context of one case from its customer's rows of `featureTables` (by table name,
+    /// read in one snapshot); nil when the model cannot describe the case.
+    func context(of case: CaseKey, asOf: Date, tables: [String: [[Value]]]) throws -> LiveContext?
+
     /// Chooses within `candidates`, reproducibly for (`runKey`, customer).
     func decide(context: LiveContext, candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerId: String) throws -> ModelChoice
 }
@@ -81,6 +88,12 @@ public struct PromotedModel: DeliveryModel {
             out[c.invoiceId] = try await LiveFeatures.context(store: store, customerID: c.customerId, invoiceID: c.invoiceId, at: t)
         }
         return out
+    }
+
+    public var featureTables: [StoreTable] { LiveFeatures.tables }
+
+    public func context(of case: CaseKey, asOf: Date, tables: [String: [[Value]]]) throws -> LiveContext? {
+        try LiveFeatures.context(tables: tables, customerID: `case`.customerId, invoiceID: `case`.invoiceId, at: LiveFeatures.micros(asOf))
     }
 
     public func decide(context: LiveContext, candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerId: String) throws -> ModelChoice {

@@ -85,18 +85,23 @@ extension Orchestrator {
     /// experiment runs) the promoted model chooses with its propensity, in the control arm the
     /// default channel and tone go out at once. Nothing is written: the caller logs `row`.
     public func decide(_ q: DecisionQuery) async throws -> DecisionAnswer {
-        let it = Schema.invoices, cu = Schema.customers, cs = Schema.caseStates
-        guard let invoice = try await store.rows(of: it, keys: [[q.customerId, q.invoiceId]]).first,
-              let customer = try await store.rows(of: cu, customerIds: [q.customerId]).first else {
+        let it = Schema.invoices, cu = Schema.customers, cs = Schema.caseStates, cp = Schema.contactPoints
+        // The customer's rows of every table the decision and the model's features need, in one read
+        // (one snapshot, one transaction on SQLite).
+        var needed = [it, cu, cs, cp]
+        if configuration.experiment?.arm(of: q.customerId) != .control, let model { needed += model.featureTables.filter { t in !needed.contains { $0.name == t.name } } }
+        let tables = try await store.rows(of: needed, customers: q.customerId...q.customerId)
+        guard let invoice = tables[it.name]?.first(where: { it.value($0, "id").text == q.invoiceId }),
+              let customer = tables[cu.name]?.first else {
             throw DecisionQueryError.unknownCase(customerId: q.customerId, invoiceId: q.invoiceId)
         }
         if let status = InvoiceStatus(rawValue: it.value(invoice, "status").text ?? ""), status.isClosed {
             throw DecisionQueryError.closedInvoice(invoiceId: q.invoiceId, status: status.rawValue)
         }
-        let points = try await store.rows(of: Schema.contactPoints, customerIds: [q.customerId])
+        let points = tables[cp.name] ?? []
         let zoneName = cu.value(customer, "time_zone").text ?? "UTC"
         let zone = LocalClock.zone(zoneName)
-        let state = try await store.rows(of: cs, keys: [[q.customerId, q.invoiceId]]).first
+        let state = tables[cs.name]?.first { cs.value($0, "invoice_id").text == q.invoiceId }
         let experiment = configuration.experiment
         let arm = state.flatMap { cs.value($0, "arm").text.flatMap(Experiment.Arm.init(rawValue:)) } ?? experiment?.arm(of: q.customerId)
         let decisionId = "API/" + q.requestId
@@ -116,7 +121,14 @@ extension Orchestrator {
         var explanation: String?
         var context: LiveContext?
         if arm != .control, let model {
-            context = try await model.contexts(for: [CaseKey(customerId: q.customerId, invoiceId: q.invoiceId)], asOf: q.asOf, store: store)[q.invoiceId]
+            if model.featureTables.allSatisfy({ t in needed.contains { $0.name == t.name } }) {
+                context = try model.context(of: CaseKey(customerId: q.customerId, invoiceId: q.invoiceId), asOf: q.asOf, tables: tables)
+            } else {
+                // The case's stored arm is the treatment although the customer's hash says control (an
+                // experiment whose split changed): the model's tables were not read above.
+                context = try await model.contexts(for: [CaseKey(customerId: q.customerId, invoiceId: q.invoiceId)], asOf: q.asOf,
+                                                   store: store)[q.invoiceId]
+            }
         }
         if let model, let context, arm != .control, set.contains(where: { $0 < DeliveryAction.count }) {
             let amount = Double(it.value(invoice, "amount_minor").integer ?? 0) / 100

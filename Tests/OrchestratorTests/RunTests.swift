@@ -27,6 +27,12 @@ struct UniformModel: DeliveryModel {
         Dictionary(uniqueKeysWithValues: cases.map { ($0.invoiceId, LiveContext(features: [], localWeekday: 1, localHour: 9)) })
     }
 
+    var featureTables: [StoreTable] { [] }
+
+    func context(of case: CaseKey, asOf: Date, tables: [String: [[Value]]]) throws -> LiveContext? {
+        LiveContext(features: [], localWeekday: 1, localHour: 9)
+    }
+
     func decide(context: LiveContext, candidates: CandidateSet, amountDue: Double, runKey: UInt64, customerId: String) throws -> ModelChoice {
         let all = Array(candidates).filter { $0 < DeliveryAction.count }
         var rng = Xoshiro256(seed: runKey, keys: UInt64(customerId.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))

@@ -104,6 +104,27 @@ struct APITests {
         }
     }
 
+    @Test("A case enrolled in the treatment arm keeps it when the split changes: the model decides from its features")
+    func storedTreatmentArm() async throws {
+        try await withServer(configure: { $0.experiment = "spring"; $0.treatmentShare = 0 }, prepare: { store in
+            try await preparedWithModel(store)
+            // Enrolled while the split still sent half of the customers to the treatment.
+            var state = [Value](repeating: .null, count: Schema.caseStates.columns.count)
+            for (column, value) in [("customer_id", Value.text("C1")), ("invoice_id", .text("I1")), ("flow_name", .text("b2c-consumer-dunning")),
+                                    ("flow_version", .integer(1)), ("experiment", .text("spring")), ("arm", .text("treatment")),
+                                    ("progress", .text("~1|")), ("updated_at", .integer(0))] {
+                state[Schema.caseStates.index(column)] = value
+            }
+            try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: [state]))])
+        }) { server in
+            let r = try await server.api("/v1/decisions", request, key: TestKeys.allKey)
+            #expect(r.status == 200, "\(r.json)")
+            #expect(r.json["arm"] as? String == "treatment" && r.json["experiment"] as? String == "spring")
+            #expect(r.json["model"] as? String == "channel" && r.json["model_version"] as? String == "1")
+            #expect(!(r.json["explanation"] as? String ?? "").isEmpty)
+        }
+    }
+
     @Test("Unknown cases, closed invoices and bad requests are answered with the field")
     func decisionErrors() async throws {
         try await withServer { server in

@@ -58,9 +58,21 @@ public enum LiveFeatures {
     /// The context of a decision on `invoiceID` of `customerID` at `t`, read from the store.
     /// - Throws: `LiveFeatureError.unknownCustomer` when the store has no such customer; `StoreError`.
     public static func context(store: any Store, customerID: String, invoiceID: String, at t: Int64) async throws -> LiveContext {
-        let tables = try await store.rows(of: [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.decisions,
-                                               Schema.messages, Schema.events, Schema.payments], customers: customerID...customerID)
-        guard var h = CustomerHistory.group(tables).first else { throw LiveFeatureError.unknownCustomer(customerID) }
+        try context(tables: try await store.rows(of: tables, customers: customerID...customerID), customerID: customerID,
+                    invoiceID: invoiceID, at: t)
+    }
+
+    /// The tables whose rows of a customer `context(tables:customerID:invoiceID:at:)` reads.
+    public static let tables = [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.decisions,
+                                Schema.messages, Schema.events, Schema.payments]
+
+    /// The context of a decision on `invoiceID` at `t` from one customer's rows of `tables`, by table
+    /// name (as `Store.rows(of:customers:)` returns them; other tables are ignored).
+    /// - Throws: `LiveFeatureError` when the customer or the invoice is not among the rows.
+    public static func context(tables: [String: [[Value]]], customerID: String, invoiceID: String, at t: Int64) throws -> LiveContext {
+        guard var h = CustomerHistory.group(tables).first(where: { $0.customerID == customerID }) else {
+            throw LiveFeatureError.unknownCustomer(customerID)
+        }
         guard h.invoices[invoiceID] != nil else { throw LiveFeatureError.unknownInvoice(customerID: customerID, invoiceID: invoiceID) }
         h.decisions = []
         return h.liveContext(invoiceID: invoiceID, at: t)
