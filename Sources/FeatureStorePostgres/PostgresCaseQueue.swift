@@ -139,27 +139,29 @@ extension PostgresStore: CaseQueue {
     }
 
     public func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
-                      limit: Int) async throws -> [[Value]] {
+                      limit: Int, customers: [String]?) async throws -> [[Value]] {
         precondition(table.columns.contains { $0.name == "lease_owner" }, "claim: \(table.name) has no lease")
         let keys = table.keyIndices.map { table.columns[$0].sqlName }
         let join = keys.map { "t.\($0) = d.\($0)" }.joined(separator: " AND ")
+        // Customers as one JSON array: any number of them in one parameter, looked up in the key.
+        let only = customers.map { _ in " AND customer_id IN (SELECT jsonb_array_elements_text($6::text::jsonb))" } ?? ""
         // Rows another worker has locked are skipped, not waited for: concurrent workers claim
         // disjoint batches.
         let sql = """
             WITH d AS (
                 SELECT \(keys.joined(separator: ", ")) FROM \(table.name)
                 WHERE \(dueColumn) <= to_timestamp($3::float8 / 1000000)
-                  AND (lease_owner IS NULL OR lease_until < to_timestamp($4::float8 / 1000000))
+                  AND (lease_owner IS NULL OR lease_until < to_timestamp($4::float8 / 1000000))\(only)
                 ORDER BY \(dueColumn) LIMIT $5
                 FOR UPDATE SKIP LOCKED)
             UPDATE \(table.name) t SET lease_owner = $1, lease_until = to_timestamp($2::float8 / 1000000)
             FROM d WHERE \(join)
             RETURNING \(selectList(table, qualifier: "t"))
             """
+        var bindings: [Value] = [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))]
+        if let customers { bindings.append(.text(jsonStringArray(customers))) }
         let rows = try await lock.locked {
-            try await transaction {
-                try decode(try await run(sql, [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))]), table)
-            }
+            try await transaction { try decode(try await run(sql, bindings), table) }
         }
         let due = table.index(dueColumn)
         return rows.sortedByDue(due, key: table.keyIndices)

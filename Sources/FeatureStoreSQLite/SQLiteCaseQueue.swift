@@ -70,20 +70,24 @@ extension SQLiteStore: CaseQueue {
     }
 
     public func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
-                      limit: Int) async throws -> [[Value]] {
+                      limit: Int, customers: [String]?) async throws -> [[Value]] {
         precondition(table.columns.contains { $0.name == "lease_owner" }, "claim: \(table.name) has no lease")
         let keys = table.keyIndices.map { table.columns[$0].sqlName }.joined(separator: ", ")
         let columns = table.columns.map(\.sqlName).joined(separator: ", ")
+        // Customers as one JSON array: any number of them in one parameter, looked up in the key.
+        let only = customers.map { _ in " AND customer_id IN (SELECT value FROM json_each(?))" } ?? ""
         // SQLite has one writer at a time: the UPDATE ... RETURNING runs as one atomic statement.
         let sql = """
             UPDATE \(table.name) SET lease_owner = ?, lease_until = ?
             WHERE (\(keys)) IN (SELECT \(keys) FROM \(table.name)
-                WHERE \(dueColumn) <= ? AND (lease_owner IS NULL OR lease_until < ?)
+                WHERE \(dueColumn) <= ? AND (lease_owner IS NULL OR lease_until < ?)\(only)
                 ORDER BY \(dueColumn), \(keys) LIMIT ?)
             RETURNING \(columns)
             """
-        let rows = try fetch(table, sql, [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now), .integer(Int64(limit))],
-                             writing: true)
+        var bindings: [Value] = [.text(owner), .integer(leaseUntil), .integer(dueBy), .integer(now)]
+        if let customers { bindings.append(.text(jsonStringArray(customers))) }
+        bindings.append(.integer(Int64(limit)))
+        let rows = try fetch(table, sql, bindings, writing: true)
         let due = table.index(dueColumn)
         return rows.sortedByDue(due, key: table.keyIndices)
     }

@@ -6,15 +6,15 @@ import LinAlg
 import Vocabulary
 
 extension Orchestrator {
-    /// Hands every due outbox message to its channel and records the outcome.
-    func dispatch(asOf: Date, summary: inout RunSummary) async throws {
+    /// Hands every due outbox message (of `customers`, when given) to its channel and records the outcome.
+    func dispatch(asOf: Date, customers: [String]?, summary: inout RunSummary) async throws {
         let ob = Schema.outbox, mt = Schema.messages, cp = Schema.contactPoints, it = Schema.invoices, cu = Schema.customers
         var attemptedThisRun = Set<[String]>()
         var clock = PhaseClock(configuration.phaseObserver)
         while true {
             let rows = try await store.claim(ob, dueColumn: "due_at", dueBy: micros(asOf), owner: configuration.worker,
                                              leaseUntil: micros(asOf.addingTimeInterval(configuration.leaseSeconds)),
-                                             now: micros(asOf), limit: configuration.batchSize)
+                                             now: micros(asOf), limit: configuration.batchSize, customers: customers)
             clock.lap("dispatch.claim")
             let fresh = rows.filter { attemptedThisRun.insert([ob.value($0, "customer_id").text!, ob.value($0, "message_id").text!]).inserted }
             if fresh.isEmpty { break }

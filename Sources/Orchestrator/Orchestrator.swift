@@ -75,20 +75,22 @@ public final class Orchestrator: Sendable {
     }
 
     /// Runs enrolment, planning and dispatch for `asOf`.
-    /// - Parameter clock: the time written as "now" (`updated_at`, lease expiry); the run's `asOf`
-    ///   by default, the wall clock in production.
-    public func run(asOf: Date, runId: String = UUID().uuidString.lowercased()) async throws -> RunSummary {
+    /// - Parameter customers: only these customers' due cases and messages (no enrolment): what the
+    ///   service runs after events reached them, so that a bounce's fallback goes out in seconds
+    ///   however many other cases are due. Nil runs every due case.
+    public func run(asOf: Date, runId: String = UUID().uuidString.lowercased(), customers: Set<String>? = nil) async throws -> RunSummary {
         var summary = RunSummary(runId: runId, worker: configuration.worker, asOf: asOf)
         let started = Date()
+        let only = customers.map { $0.sorted() }
         try await store.releaseLeases(owner: configuration.worker)
         var clock = PhaseClock(configuration.phaseObserver)
-        if configuration.enrol { (summary.enrolled, summary.unassigned) = try await enrol(asOf: asOf) }
+        if configuration.enrol && only == nil { (summary.enrolled, summary.unassigned) = try await enrol(asOf: asOf) }
         clock.lap("enrol")
         var rounds: [CaseKey: Int] = [:]
         while true {
             let leaseUntil = micros(asOf.addingTimeInterval(configuration.leaseSeconds))
             let rows = try await store.claim(Schema.caseStates, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
-                                             leaseUntil: leaseUntil, now: micros(asOf), limit: configuration.batchSize)
+                                             leaseUntil: leaseUntil, now: micros(asOf), limit: configuration.batchSize, customers: only)
             clock.lap("claim")
             if rows.isEmpty { break }
             for row in rows {
@@ -100,7 +102,7 @@ public final class Orchestrator: Sendable {
             try await plan(rows, asOf: asOf, runId: runId, summary: &summary)
             clock = PhaseClock(configuration.phaseObserver)
         }
-        try await dispatch(asOf: asOf, summary: &summary)
+        try await dispatch(asOf: asOf, customers: only, summary: &summary)
         try await router.flush()
         try await store.apply([.upsert(TableRows(table: Schema.runs, rows: [[
             .text(runId + "/" + configuration.worker), .text(configuration.worker), .integer(micros(asOf)), .integer(micros(started)),

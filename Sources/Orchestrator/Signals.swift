@@ -7,7 +7,8 @@ extension Orchestrator {
     /// same transaction, tells each case's flow what happened — a hard bounce raises `bounced` on
     /// the step that sent the message, a soft bounce `undeliverable`, a visit starts the
     /// visited-not-paid clock, a full payment ends the flow — and makes the case due at once, so
-    /// that the next run (`react: true` runs it right away) sends the backup.
+    /// that the next run sends the backup (`react: true` runs it right away, for the customers whose
+    /// cases the events moved).
     /// - Parameter extra: further changes written first in the same transaction (e.g. the contact
     ///   points a `contact_submitted` event names); nothing is written when no event is new.
     @discardableResult
@@ -48,6 +49,6 @@ extension Orchestrator {
         }
         try await store.apply(extra + changes + [.upsert(TableRows(table: ct, rows: touched.sorted().map { states[$0]! }))])
         guard react, !touched.isEmpty else { return (result, nil) }
-        return (result, try await run(asOf: asOf))
+        return (result, try await run(asOf: asOf, customers: Set(touched.map(\.customerId))))
     }
 }

@@ -20,8 +20,9 @@ public enum IngestOutcome: String, Sendable, Codable {
 /// Events of concurrent requests are ingested together (`GroupCommit`), one transaction per batch,
 /// through `Orchestrator.ingest` — idempotent by event id; a hard bounce raises `bounced` on the
 /// step that sent the message and makes the case due at once. Right after each batch that touched a
-/// flow, and before the next batch, a reaction run (`Orchestrator.run`, no enrolment) sends what
-/// the flows say — the SMS or letter after a bounced e-mail goes out within the same second.
+/// flow, and before the next batch, a reaction run (`Orchestrator.run` for the customers the batch
+/// reached, no enrolment) sends what the flows say — the SMS or letter after a bounced e-mail goes
+/// out within the same second, however many other cases of the book are due.
 /// Ingest and reaction never overlap, so a reaction never overwrites a case state an ingest changed.
 ///
 /// As a `Service` (swift-service-lifecycle) it refreshes the promoted model every
@@ -38,7 +39,8 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
     private var _orchestrator: Orchestrator
     private var events: GroupCommit<Event, IngestOutcome>!
     private var decisions: GroupCommit<[Value], Void>!
-    private var reactionPending = false
+    /// Customers whose cases ingested events moved since the last reaction run.
+    private var reactionCustomers = Set<String>()
 
     /// Prepares the service: resolves the experiment, loads the flows and the promoted model.
     /// - Parameters:
@@ -147,22 +149,24 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
         }
         // A reaction run only when a signal reached a case the orchestrator runs (one with a case state).
         let moving = Set(result.signals.filter { $0.kind != .delivered && $0.kind != .contactData }.map { [$0.customerId, $0.invoiceId] })
-        if !moving.isEmpty, try await !store.existing(moving, in: Schema.caseStates).isEmpty {
-            lock.withLock { reactionPending = true }
+        if !moving.isEmpty {
+            let enrolled = try await store.existing(moving, in: Schema.caseStates)
+            if !enrolled.isEmpty { lock.withLock { reactionCustomers.formUnion(enrolled.map { $0[0] }) } }
         }
         return outcomes
     }
 
-    /// The reaction run after a batch whose events moved a flow.
+    /// The reaction run after a batch whose events moved a flow: the due cases and messages of the
+    /// customers those events reached, not the whole book's.
     private func reactIfNeeded() async {
-        let pending = lock.withLock {
-            defer { reactionPending = false }
-            return reactionPending
+        let customers = lock.withLock {
+            defer { reactionCustomers.removeAll() }
+            return reactionCustomers
         }
-        guard pending else { return }
+        guard !customers.isEmpty else { return }
         let started = ContinuousClock.now
         do {
-            let summary = try await orchestrator.run(asOf: Date(), runId: "service-" + UUID().uuidString.lowercased())
+            let summary = try await orchestrator.run(asOf: Date(), runId: "service-" + UUID().uuidString.lowercased(), customers: customers)
             metrics.reactionRuns.increment()
             for (channel, n) in summary.sentByChannel { metrics.sends(channel: channel, count: n) }
             for (arm, n) in summary.decisionsByArm { metrics.reactionDecisions(arm: arm, count: n) }

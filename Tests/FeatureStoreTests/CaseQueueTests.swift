@@ -68,6 +68,31 @@ struct CaseQueueTests {
         try await store.close()
     }
 
+    @Test("A claim for some customers leases only their due rows, earliest first", arguments: Backend.allCases)
+    func customerClaims(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let open = Array(h.invoices.filter { !$0.status.isClosed })
+        let rows = open.enumerated().map { i, inv in caseRow(inv, due: Int64(10 * (open.count - i))) }
+        try await store.apply([.upsert(TableRows(table: Schema.caseStates, rows: rows))])
+        let t = Schema.caseStates
+        let customers = Array(Set(open.map(\.customerId))).sorted()
+        #expect(customers.count >= 3)
+        // Two customers, one of them with a quote in its id that must not break the parameter.
+        let chosen = [customers[0], customers[2], "no such \"customer\""]
+        let expected = open.enumerated().filter { chosen.contains($0.element.customerId) }
+            .sorted { ($0.offset, $0.element.id) > ($1.offset, $1.element.id) }.map(\.element.id)
+        let claimed = try await store.claim(t, dueColumn: "next_due_at", dueBy: 1_000_000, owner: "r", leaseUntil: 1_000, now: 50,
+                                            limit: 100, customers: chosen)
+        #expect(claimed.map { $0[t.index("invoice_id")].text! } == expected)
+        #expect(claimed.allSatisfy { $0[t.index("lease_owner")].text == "r" })
+        // The other customers' rows are still free; an empty list claims nothing.
+        #expect(try await store.claim(t, dueColumn: "next_due_at", dueBy: 1_000_000, owner: "r", leaseUntil: 1_000, now: 50, limit: 100,
+                                      customers: []).isEmpty)
+        let rest = try await store.claim(t, dueColumn: "next_due_at", dueBy: 1_000_000, owner: "s", leaseUntil: 1_000, now: 50, limit: 1_000)
+        #expect(rest.count == open.count - expected.count)
+        try await store.close()
+    }
+
     @Test("apply writes and deletes in one transaction: a failing change leaves nothing behind", arguments: Backend.allCases)
     func transactional(_ backend: Backend) async throws {
         let (store, h) = try await seeded(backend)

@@ -63,6 +63,35 @@ struct SyntheticRunTests {
         try await store.close()
     }
 
+    @Test("A run for some customers plans and sends only their due cases; the rest of the book stays due", arguments: Backend.allCases)
+    func customerRun(_ backend: Backend) async throws {
+        let store = try await freshStore(backend)
+        _ = try await FlowLibrary.store(files: try exampleFlows(), into: store, now: asOf.addingTimeInterval(-500 * 86_400))
+        let library = try await FlowLibrary.load(from: store)
+        try await SyntheticCases.write(into: store, cases: 300, chunk: 500, flow: try library.newest("b2c-consumer-dunning"), asOf: asOf,
+                                       seed: 5, invoicesPerCustomer: 3)
+        let adapter = CountingAdapter()
+        let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, adapter as any ChannelAdapter) }))
+        let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
+                                        templates: try TemplateCatalogue.bundled(), configuration: RunConfiguration())
+        let chosen: Set<String> = ["C0000003", "C0000042", "C0000077"]
+        let scoped = try await orchestrator.run(asOf: asOf, runId: "some", customers: chosen)
+        #expect(scoped.cases == 9 && scoped.enrolled == 0)
+        let ct = Schema.caseStates
+        for row in try await store.allRows(of: ct) {
+            let due = (ct.value(row, "next_due_at").integer ?? .max) <= micros(asOf)
+            #expect(due == !chosen.contains(ct.value(row, "customer_id").text!), "\(row)")
+        }
+        let messages = try await store.allRows(of: Schema.messages).filter { Schema.messages.value($0, "status").text == "sent"
+            && Schema.messages.value($0, "scheduled_at").integer == micros(asOf) }
+        #expect(messages.allSatisfy { chosen.contains(Schema.messages.value($0, "customer_id").text!) })
+        #expect(messages.count == scoped.sent && adapter.counts.values.reduce(0, +) == scoped.sent)
+        // The full run takes the other 291 cases.
+        let full = try await orchestrator.run(asOf: asOf, runId: "all")
+        #expect(full.cases == 291)
+        try await store.close()
+    }
+
     @Test("Planning and rendering on two cores store exactly what one core stores, with customers' cases sharing the contact cap",
           arguments: Backend.allCases)
     func twoCoresEqualOne(_ backend: Backend) async throws {

@@ -44,8 +44,9 @@ public protocol CaseQueue: Store {
     /// Leases up to `limit` rows of `table` (`Schema.caseStates` or `Schema.outbox`) whose instant
     /// column `dueColumn` is at most `dueBy` and that nobody holds (or whose lease ended before
     /// `now`), earliest due first; sets their lease to (`owner`, `leaseUntil`) and returns them.
+    /// With `customers`, only rows of those customers are claimed.
     func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
-               limit: Int) async throws -> [[Value]]
+               limit: Int, customers: [String]?) async throws -> [[Value]]
 
     /// Up to `limit` invoices (rows of `Schema.invoices`, key order, after key `after`) that are not
     /// closed, were issued between the dates `issuedFrom` and `issuedBy` (`YYYY-MM-DD`, both
@@ -71,5 +72,14 @@ extension Array where Element == [Value] {
             }
             return false
         }
+    }
+}
+
+extension CaseQueue {
+    /// `claim(_:dueColumn:dueBy:owner:leaseUntil:now:limit:customers:)` over every customer.
+    public func claim(_ table: StoreTable, dueColumn: String, dueBy: Int64, owner: String, leaseUntil: Int64, now: Int64,
+                      limit: Int) async throws -> [[Value]] {
+        try await claim(table, dueColumn: dueColumn, dueBy: dueBy, owner: owner, leaseUntil: leaseUntil, now: now, limit: limit,
+                        customers: nil)
     }
 }

@@ -343,6 +343,12 @@ struct JSONLinesReader {
     }
 }
 
+/// `values` as a JSON array of strings (`["a","b"]`), e.g. for a query parameter that SQL expands
+/// with `json_each` (SQLite) or `jsonb_array_elements_text` (PostgreSQL).
+public func jsonStringArray(_ values: [String]) -> String {
+    "[" + values.map(jsonQuoted).joined(separator: ",") + "]"
+}
+
 /// Writes a JSON string literal (quotes and escapes) for `s`.
 func jsonQuoted(_ s: String) -> String {
     var out = "\""
