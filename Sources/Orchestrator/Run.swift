@@ -109,20 +109,14 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var decisionsByArm: [String: Int] = [:]
     public var sentByChannel: [String: Int] = [:]
 
+    /// The counters `add(_:)` sums.
+    static var counters: [WritableKeyPath<RunSummary, Int>] {
+        [\.enrolled, \.unassigned, \.cases, \.decisions, \.queued, \.sent, \.retried, \.failed, \.skipped, \.postponed, \.flowsEnded, \.tasks]
+    }
+
     /// Adds the counts of `other`, a part of the same run.
     mutating func add(_ other: RunSummary) {
-        enrolled += other.enrolled
-        unassigned += other.unassigned
-        cases += other.cases
-        decisions += other.decisions
-        queued += other.queued
-        sent += other.sent
-        retried += other.retried
-        failed += other.failed
-        skipped += other.skipped
-        postponed += other.postponed
-        flowsEnded += other.flowsEnded
-        tasks += other.tasks
+        for counter in Self.counters { self[keyPath: counter] += other[keyPath: counter] }
         decisionsByArm.merge(other.decisionsByArm, uniquingKeysWith: +)
         sentByChannel.merge(other.sentByChannel, uniquingKeysWith: +)
     }
