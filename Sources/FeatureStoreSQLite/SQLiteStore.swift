@@ -115,7 +115,7 @@ public final class SQLiteStore: Store {
             var columns: [Int]
             var parentColumns: [String]
             var sql: String
-            var statement: OpaquePointer?
+            var statement: Statement
             /// Parent keys checked since the first of their columns (the customer) last changed, and
             /// the one checked last: rows of one parent mostly come together, and comparing in place
             /// spares the key array and its hashing for them.
@@ -126,8 +126,6 @@ public final class SQLiteStore: Store {
         let table: StoreTable
         let connection: OpaquePointer?
         var keys: [Key] = []
-        /// The statements, kept alive while their pointers are used.
-        private var statements: [Statement] = []
 
         init(_ db: Database, table: StoreTable) throws {
             self.table = table
@@ -150,9 +148,7 @@ public final class SQLiteStore: Store {
                     return i
                 }
                 let sql = "SELECT 1 FROM \(fk.parent) WHERE " + fk.to.map { "\($0) = ?" }.joined(separator: " AND ")
-                let statement = try db.cachedStatement(sql: sql)
-                statements.append(statement)
-                keys.append(Key(parent: fk.parent, columns: columns, parentColumns: fk.to, sql: sql, statement: statement.sqliteStatement))
+                keys.append(Key(parent: fk.parent, columns: columns, parentColumns: fk.to, sql: sql, statement: try db.cachedStatement(sql: sql)))
             }
         }
 
@@ -173,7 +169,7 @@ public final class SQLiteStore: Store {
                 let parentKey = columns.map { row[$0] }
                 keys[k].last = parentKey
                 guard keys[k].checked.insert(parentKey).inserted else { continue }
-                let s = keys[k].statement
+                let s = keys[k].statement.sqliteStatement
                 for (i, value) in parentKey.enumerated() { bind(s, Int32(i + 1), value) }
                 let rc = sqlite3_step(s)
                 sqlite3_reset(s)
