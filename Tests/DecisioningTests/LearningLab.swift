@@ -114,18 +114,35 @@ enum Lab {
     static let personaNames = Persona.allCases.map { "persona_\($0.rawValue)" }
 
     static func withPersona(_ data: PolicyData, world: World) -> PolicyData {
+        withColumns(data, world: world, names: personaNames) { personaColumns($0.persona) }
+    }
+
+    /// Contact-data proxies of the persona: a landline, an e-mail at a company domain.
+    static let proxyNames = ["has_landline", "business_email"]
+    static func proxyColumns(_ points: [FeatureStore.ContactPoint]) -> [Double] {
+        [points.contains { $0.phoneType == PhoneType.landline } ? 1 : 0,
+         points.contains { $0.kind == ContactKind.email && $0.value.contains("@firm") } ? 1 : 0]
+    }
+
+    static func withColumns(_ data: PolicyData, world: World, names: [String],
+                            _ columns: (SimulatedCustomerView) -> [Double]) -> PolicyData {
         var out = data
         let d = data.contexts.columns, n = data.count
-        var cache: [String: Persona] = [:]
+        var cache: [String: [Double]] = [:]
         let extra = (0..<n).map { i -> [Double] in
             let id = data.customerIDs[i]
-            if cache[id] == nil { cache[id] = world.customer(Int(id.dropFirst())!).traits.persona }
-            return personaColumns(cache[id]!)
+            if cache[id] == nil {
+                let c = world.customer(Int(id.dropFirst())!)
+                cache[id] = columns(SimulatedCustomerView(persona: c.traits.persona, contactPoints: c.contactPoints))
+            }
+            return cache[id]!
         }
-        out.contexts = Matrix(rows: n, columns: d + 4) { i, j in j < d ? data.contexts[i, j] : extra[i][j - d] }
-        out.featureNames = data.featureNames + personaNames
+        out.contexts = Matrix(rows: n, columns: d + names.count) { i, j in j < d ? data.contexts[i, j] : extra[i][j - d] }
+        out.featureNames = data.featureNames + names
         return out
     }
+
+    struct SimulatedCustomerView { var persona: Persona; var contactPoints: [FeatureStore.ContactPoint] }
 }
 
 @Suite("Learning lab", .enabled(if: ProcessInfo.processInfo.environment["POM_LEARNING_LAB"] != nil))
@@ -156,6 +173,18 @@ struct LearningLab {
             let t = Date()
             let m = try Lab.fit(train, interactions: inter, l2: l2, weights: isClean ? clean : nil, families: families)
             print("lab \(name): \(try Lab.evaluate(m).line) [\(Int(Date().timeIntervalSince(t))) s]")
+        }
+        for spec in which where spec.hasPrefix("P") {
+            // P<l2>: persona proxies from contact data × every action level.
+            let l2 = Double(spec.dropFirst()) ?? 3
+            let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
+            let aug = Lab.withColumns(train, world: world, names: Lab.proxyNames) { Lab.proxyColumns($0.contactPoints) }
+            let reachNames = ["reachable_email", "reachable_sms", "reachable_robocall", "reachable_push", "reachable_whatsapp"]
+            let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: l2, weights: nil)
+            let diag = try Lab.evaluate(m) { Lab.proxyColumns($0.contactPoints) }
+            print("lab \(spec) proxies: \(diag.line)")
+            let m2 = try Lab.fit(aug, interactions: Lab.proxyNames + ["reachable_push", "reachable_whatsapp", "dunning_level"], l2: l2, weights: nil)
+            print("lab \(spec) proxies (landline, business, push, whatsapp): \(try Lab.evaluate(m2) { Lab.proxyColumns($0.contactPoints) }.line)")
         }
         if which.contains("V2") || which.contains("V3") {
             let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))

@@ -174,12 +174,24 @@ public struct BanditDecider: Sendable {
     let slots: [Int32]
     let candidateArm: [Int32]
     let candidateCost: [Double]
+    /// Per candidate: the mean slots `g·S + s` of its base and `effectSlots` effect blocks (absent
+    /// effects at the zero slot), then the offsets `g·S² + s_i + s_j·S` of its effect pairs `i < j`
+    /// in the block quadratic forms; `1 + E + E(E − 1)/2` entries each.
+    let candidateTerms: [Int32]
+    /// `E`: effect factors per candidate (2 for the channel × tone arms, 3 for channel arms, 0 for action arms).
+    let effectSlots: Int
     let stride: Int
-    /// Per arm, the base block of `Σ_g` packed as `(Σ_ii ; 2Σ_ij)_{i<j}` so that
-    /// `xᵀΣ_g,00 x = vech(xxᵀ)·packed` is one contiguous dot product (LinUCB and Thompson sampling only).
-    let packedBase: [Double]
-    /// Per arm, the base × effect block of `Σ_g` row-major (`d × (p − d)`), for `blockForms`.
-    let crossRows: [Double]
+    /// Column `g`: the base block of `Σ_g` packed as `(Σ_ii ; 2Σ_ij)_{i<j}` (`d(d+1)/2 × G`), so that
+    /// `xᵀΣ_g,00 x = vech(xxᵀ)·packed_g` for every arm is one `dgemv` (LinUCB and Thompson sampling only).
+    let packedBase: Matrix
+    /// Column `g·E + c` (`E = p − d`): `Σ_g[0..<d, d + c]`, so that `s_g = Σ_g,0Eᵀ x` for every arm
+    /// is one `dgemv` (`d × G·E`; LinUCB and Thompson sampling only).
+    let crossColumns: Matrix
+    /// With `k = 1`: per arm, the effect × effect entries `Σ_g[d + a − 1, d + b − 1]` for
+    /// `1 ≤ a ≤ b < B`, `b` major (`Q_ab = entry·x₁²`).
+    let effectPairs: [Double]
+    /// Column `g`: the base coefficients `θ_g[0..<d]` (`d × G`), so that the base means are one `dgemv`.
+    let baseCoefficients: Matrix
 
     /// - Throws: `BanditError.objectiveMismatch` if the objective does not fit the model, or if the
     ///   policy needs another model kind (LinUCB/linear TS need a linear model, logistic TS a logistic one).
@@ -207,13 +219,32 @@ public struct BanditDecider: Sendable {
             for k in 0..<3 where map.candidateBlocks[c * 3 + k] >= 0 { slots[c * 4 + 1 + k] = Int32(map.candidateBlocks[c * 3 + k]) }
         }
         self.slots = slots
+        let effects = map.grouping.effectFactors.isEmpty || map.effectFeatureCount == 0 ? 0 : map.grouping.effectFactors.count
+        let termCount = 1 + effects + effects * (effects - 1) / 2
+        var terms = [Int32](repeating: 0, count: Candidate.count * termCount)
+        for c in 0..<Candidate.count where map.candidateArm[c] >= 0 {
+            let g = Int(map.candidateArm[c]), o = c * termCount
+            let active = [0] + (0..<effects).map { Int(slots[c * 4 + 1 + $0]) }
+            for i in 0...effects { terms[o + i] = Int32(g * stride + active[i]) }
+            var r = o + 1 + effects
+            for i in 1..<Swift.max(effects, 1) { for j in (i + 1)..<(effects + 1) {
+                terms[r] = Int32(g * stride * stride + active[i] + active[j] * stride)
+                r += 1
+            } }
+        }
+        candidateTerms = terms
+        effectSlots = effects
         candidateArm = map.candidateArm
         candidateCost = (0..<Candidate.count).map { objective.cost(ofCandidate: $0) }
+        let d = map.contextDimension, p = map.armFeatureCount, armCount = map.armCount
+        baseCoefficients = Matrix(rows: d, columns: armCount) { i, g in posterior.arms[g].mean[i] }
         switch policy {
         case .linUCB, .linearThompson, .logisticThompson:
-            let d = map.contextDimension, p = map.armFeatureCount, qd = d * (d + 1) / 2
-            var packed = [Double](repeating: 0, count: map.armCount * qd)
-            for g in 0..<map.armCount {
+            let qd = d * (d + 1) / 2, e = p - d
+            var packed = [Double](repeating: 0, count: armCount * qd)
+            var cross = [Double](repeating: 0, count: armCount * e * d)
+            var pairs = [Double]()
+            for g in 0..<armCount {
                 let sigma = posterior.arms[g].covariance
                 var r = g * qd
                 for j in 0..<d {
@@ -222,19 +253,18 @@ public struct BanditDecider: Sendable {
                         r += 1
                     }
                 }
+                for c in 0..<e { for i in 0..<d { cross[(g * e + c) * d + i] = sigma[i + (d + c) * p] } }
+                if map.effectFeatureCount == 1 {
+                    for b in 1..<Swift.max(nb, 1) { for a in 1...b { pairs.append(sigma[(d + a - 1) + (d + b - 1) * p]) } }
+                }
             }
-            packedBase = packed
-            // Per arm, Σ[0..<d, d..<p] row-major (row i: Σ[i, d + c] for every effect column c).
-            let e = p - d
-            var rows = [Double](repeating: 0, count: map.armCount * d * e)
-            for g in 0..<map.armCount {
-                let sigma = posterior.arms[g].covariance
-                for i in 0..<d { for c in 0..<e { rows[(g * d + i) * e + c] = sigma[i + (d + c) * p] } }
-            }
-            crossRows = rows
+            packedBase = Matrix(rows: qd, columns: armCount, columnMajor: packed)
+            crossColumns = Matrix(rows: d, columns: armCount * e, columnMajor: cross)
+            effectPairs = pairs
         case .epsilonGreedy, .softmax:
-            packedBase = []
-            crossRows = []
+            packedBase = Matrix(rows: 0, columns: 0, columnMajor: [])
+            crossColumns = Matrix(rows: 0, columns: 0, columnMajor: [])
+            effectPairs = []
         }
     }
 
@@ -267,60 +297,73 @@ public struct BanditDecider: Sendable {
 
         let nb = map.blockCount, st = stride, armCount = map.armCount
         let n = allowed.count
+        let thompson = thompsonAlpha != nil
+        // The allowed candidates in index order; Thompson sampling also keeps their four block
+        // offsets and costs for its draws.
         var list = [Int32](repeating: 0, count: n)
-        var offsets = [Int32](repeating: 0, count: n * 4)
-        var costs = [Double](repeating: 0, count: n)
+        var offsets = [Int32](repeating: 0, count: thompson ? n * 4 : 0)
+        var costs = [Double](repeating: 0, count: thompson ? n : 0)
         var armUsed = [Bool](repeating: false, count: armCount)
         list.withUnsafeMutableBufferPointer { lp in
-            offsets.withUnsafeMutableBufferPointer { op in
-                costs.withUnsafeMutableBufferPointer { cp in
-                    armUsed.withUnsafeMutableBufferPointer { up in
-                        candidateArm.withUnsafeBufferPointer { arms in
-                            slots.withUnsafeBufferPointer { sl in
-                                candidateCost.withUnsafeBufferPointer { cc in
-                                    var e = 0
-                                    for w in 0..<allowed.words.count {
-                                        var bits = allowed.words[w]
-                                        while bits != 0 {
-                                            let c = w << 6 | bits.trailingZeroBitCount
-                                            bits &= bits &- 1
-                                            let g = Int(arms[c])
-                                            lp[e] = Int32(c)
-                                            let base = Int32(g * st)
-                                            op[e * 4] = base + sl[c * 4]
-                                            op[e * 4 + 1] = base + sl[c * 4 + 1]
-                                            op[e * 4 + 2] = base + sl[c * 4 + 2]
-                                            op[e * 4 + 3] = base + sl[c * 4 + 3]
-                                            cp[e] = cc[c]
-                                            up[g] = true
-                                            e += 1
-                                        }
-                                    }
-                                }
-                            }
+            armUsed.withUnsafeMutableBufferPointer { up in
+                candidateArm.withUnsafeBufferPointer { arms in
+                    var e = 0
+                    for w in 0..<allowed.words.count {
+                        var bits = allowed.words[w]
+                        while bits != 0 {
+                            let c = w << 6 | bits.trailingZeroBitCount
+                            bits &= bits &- 1
+                            lp[e] = Int32(truncatingIfNeeded: c)
+                            up[Int(arms[c])] = true
+                            e &+= 1
                         }
                     }
                 }
             }
         }
+        if thompson {
+            for e in 0..<n {
+                let c = Int(list[e]), base = Int32(Int(candidateArm[c]) * st)
+                for k in 0..<4 { offsets[e * 4 + k] = base + slots[c * 4 + k] }
+                costs[e] = candidateCost[c]
+            }
+        }
         let usedArms = (0..<armCount).filter { armUsed[$0] }
 
         var means = [Double](repeating: 0, count: armCount * st)
-        var quad = [Double](repeating: 0, count: needQ ? armCount * st * st : 0)
-        let d = map.contextDimension
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: d * (d + 1) / 2 + map.armFeatureCount) { buffer in
-            let z = buffer.baseAddress!, scratch = z + d * (d + 1) / 2
-            request.context.withUnsafeBufferPointer { xb in
-                let x = xb.baseAddress!
-                if needQ {
-                    var r = 0
-                    for j in 0..<d { for i in 0...j { z[r] = x[i] * x[j]; r += 1 } }
-                }
-                means.withUnsafeMutableBufferPointer { m in
-                    quad.withUnsafeMutableBufferPointer { q in
+        // Each used arm's forms are written by `blockForms` except the zero slot's row and column,
+        // zeroed here; unused arms are never read, so the rest is left as it comes.
+        let quadCount = needQ ? armCount * st * st : 0
+        var quad = [Double](unsafeUninitializedCapacity: quadCount) { q, count in
+            for g in usedArms where needQ {
+                let qb = g &* st &* st
+                for a in 0..<st { q[qb &+ a &+ nb &* st] = 0; q[qb &+ nb &+ a &* st] = 0 }
+            }
+            count = quadCount
+        }
+        // Every arm's base mean, base quadratic form and base × effect sums: three dgemv.
+        let d = map.contextDimension, e = map.armFeatureCount - d
+        let x = Vector(request.context)
+        var baseMeans = Vector(count: armCount)
+        gemv(1, baseCoefficients.view, .transpose, x, 0, &baseMeans)
+        var baseForms = Vector(count: needQ ? armCount : 0), crossSums = Vector(count: needQ ? armCount * e : 0)
+        if needQ {
+            var z = Vector(count: d * (d + 1) / 2)
+            z.elements.withUnsafeMutableBufferPointer { zp in
+                var r = 0
+                for j in 0..<d { for i in 0...j { zp[r] = request.context[i] * request.context[j]; r += 1 } }
+            }
+            gemv(1, packedBase.view, .transpose, z, 0, &baseForms)
+            if e > 0 { gemv(1, crossColumns.view, .transpose, x, 0, &crossSums) }
+        }
+        request.context.withUnsafeBufferPointer { xb in
+            means.withUnsafeMutableBufferPointer { m in
+                quad.withUnsafeMutableBufferPointer { q in
+                    crossSums.elements.withUnsafeBufferPointer { sums in
                         for g in usedArms {
-                            blockForms(arm: g, context: x, vech: z, quadratic: needQ, means: m.baseAddress!,
-                                       quad: q.baseAddress ?? m.baseAddress!, scratch: scratch)
+                            blockForms(arm: g, context: xb.baseAddress!, baseMean: baseMeans[g], baseForm: needQ ? baseForms[g] : 0,
+                                       crossSums: (sums.baseAddress ?? xb.baseAddress!) + (needQ ? g * e : 0), quadratic: needQ,
+                                       means: m.baseAddress!, quad: q.baseAddress ?? m.baseAddress!)
                         }
                     }
                 }
@@ -329,33 +372,92 @@ public struct BanditDecider: Sendable {
 
         var expected = [Double](repeating: -.infinity, count: Candidate.count)
         var upperValues = [Double](repeating: -.infinity, count: ucbAlpha == nil ? 0 : Candidate.count)
+        let variances = ucbAlpha != nil && needQ
+        // Per arm and block b: A_b = Q_bb + 2·Q_0b (A_0 = Q_00, the zero slot 0), so that a candidate's
+        // variance is Σ_i A_{s_i} + 2·Σ_{i<j} Q_{s_i s_j} over its active effect slots s_i.
+        var diagonal = [Double](repeating: 0, count: variances ? armCount * st : 0)
+        if variances {
+            for g in usedArms {
+                let qb = g * st * st
+                diagonal[g * st] = quad[qb]
+                for b in 1..<nb { diagonal[g * st + b] = quad[qb + b * st + b] + 2 * quad[qb + b * st] }
+            }
+        }
+        let alpha = ucbAlpha ?? 0
+        let terms = candidateTerms.count / Candidate.count, effects = effectSlots
         expected.withUnsafeMutableBufferPointer { expectedOut in
         upperValues.withUnsafeMutableBufferPointer { upperOut in
         means.withUnsafeBufferPointer { m in
-            quad.withUnsafeBufferPointer { q in
-                offsets.withUnsafeBufferPointer { o in
-                  candidateArm.withUnsafeBufferPointer { arms in
+        quad.withUnsafeBufferPointer { q in
+        diagonal.withUnsafeBufferPointer { a in
+        candidateTerms.withUnsafeBufferPointer { ct in
+        candidateCost.withUnsafeBufferPointer { cc in
+        list.withUnsafeBufferPointer { lp in
+            // Pass 1 gathers each candidate's predictor (and variance); pass 2 turns them into
+            // utilities in straight runs the compiler vectorises (square roots included).
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * Swift.max(n, 1)) { buffer in
+                let eta = buffer.baseAddress!, v = eta + n
+                let m = m.baseAddress!, q = q.baseAddress ?? m, a = a.baseAddress ?? m, ct = ct.baseAddress!
+                let lp = lp.baseAddress ?? UnsafePointer(ct), cc = cc.baseAddress!
+                if effects == 2 && variances {
                     for e in 0..<n {
-                        let i0 = Int(o[e * 4]), i1 = Int(o[e * 4 + 1]), i2 = Int(o[e * 4 + 2]), i3 = Int(o[e * 4 + 3])
-                        let eta = m[i0] + m[i1] + m[i2] + m[i3]
-                        let c = Int(list[e])
-                        expectedOut[c] = utility(eta, scale: scale, logistic: logistic, cost: costs[e])
-                        guard let alpha = ucbAlpha else { continue }
-                        var variance = 0.0
-                        if needQ {
-                            // Offsets are g·S + slot; Q of arm g starts at g·S² and is indexed slot_a + slot_b·S.
-                            let g = Int(arms[c])
-                            let base = g * st * st
-                            let a0 = i0 - g * st, a1 = i1 - g * st, a2 = i2 - g * st, a3 = i3 - g * st
-                            let r0 = base + a0 * st, r1 = base + a1 * st, r2 = base + a2 * st, r3 = base + a3 * st
-                            variance = q[r0 + a0] + q[r1 + a1] + q[r2 + a2] + q[r3 + a3]
-                                + 2 * (q[r0 + a1] + q[r0 + a2] + q[r0 + a3] + q[r1 + a2] + q[r1 + a3] + q[r2 + a3])
-                        }
-                        upperOut[c] = utility(eta + alpha * Swift.max(variance, 0).squareRoot(), scale: scale, logistic: logistic, cost: costs[e])
+                        let t = ct + Int(lp[e]) &* terms
+                        let s0 = Int(t[0]), s1 = Int(t[1]), s2 = Int(t[2])
+                        eta[e] = m[s0] + m[s1] + m[s2]
+                        v[e] = a[s0] + a[s1] + a[s2] + 2 * q[Int(t[3])]
                     }
-                  }
+                } else if effects == 2 {
+                    for e in 0..<n {
+                        let t = ct + Int(lp[e]) &* terms
+                        eta[e] = m[Int(t[0])] + m[Int(t[1])] + m[Int(t[2])]
+                    }
+                } else {
+                    for e in 0..<n {
+                        let t = ct + Int(lp[e]) &* terms
+                        var sum = 0.0, variance = 0.0
+                        for i in 0...effects { sum += m[Int(t[i])]; if variances { variance += a[Int(t[i])] } }
+                        if variances {
+                            var pairs = 0.0
+                            for i in (effects + 1)..<terms { pairs += q[Int(t[i])] }
+                            variance += 2 * pairs
+                        }
+                        eta[e] = sum
+                        if variances { v[e] = variance }
+                    }
+                }
+                if ucbAlpha != nil {
+                    if variances {
+                        for e in 0..<n { v[e] = eta[e] + alpha * Swift.max(v[e], 0).squareRoot() }
+                    } else {
+                        for e in 0..<n { v[e] = eta[e] }
+                    }
+                }
+                let expectedOut = expectedOut.baseAddress!, scale = scale
+                if logistic {
+                    for e in 0..<n {
+                        let c = Int(lp[e])
+                        expectedOut[c] = utility(eta[e], scale: scale, logistic: true, cost: cc[c])
+                        if ucbAlpha != nil { upperOut[c] = utility(v[e], scale: scale, logistic: true, cost: cc[c]) }
+                    }
+                } else if ucbAlpha != nil {
+                    let upperOut = upperOut.baseAddress!
+                    for e in 0..<n {
+                        let c = Int(lp[e]), cost = cc[c]
+                        expectedOut[c] = eta[e] * scale - cost
+                        upperOut[c] = v[e] * scale - cost
+                    }
+                } else {
+                    for e in 0..<n {
+                        let c = Int(lp[e])
+                        expectedOut[c] = eta[e] * scale - cc[c]
+                    }
                 }
             }
+        }
+        }
+        }
+        }
+        }
         }
         }
         }
@@ -383,23 +485,20 @@ public struct BanditDecider: Sendable {
 
     /// Block means `m_b = θ_bᵀu_b` and block quadratic forms `Q_ab = u_aᵀ Σ_ab u_b` of arm `g`
     /// for context `x` (`u_0 = x`, effect blocks `u_b = x₁..ₖ`), written at `g·S` and `g·S²`
-    /// (stride `S = B + 1`, the last slot and row/column staying 0).
+    /// (stride `S = B + 1`; the zero slot's row and column are the caller's).
     ///
-    /// `Q_00 = vech(xxᵀ)·packed` is one contiguous dot product (four partial sums); the base ×
-    /// effect forms `Q_0b` use `s = Σ_{0,E}ᵀ x` for all effect columns at once from the row-major
-    /// copy `crossRows` (each `s_c` summed over `i` in order, the columns side by side); the effect
-    /// × effect forms read `Σ` directly (`(Σ_ab·x₁)·x₁` when `k = 1`). Every sum runs in the order
-    /// of the plain per-block loops, so the values are the same to the last bit.
-    /// Complexity: `O(p²/2)` multiply-adds.
-    func blockForms(arm g: Int, context xp: UnsafePointer<Double>, vech zp: UnsafePointer<Double>, quadratic: Bool,
-                    means m: UnsafeMutablePointer<Double>, quad q: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>) {
+    /// The base mean `θ_g,0ᵀx`, the base form `Q_00 = vech(xxᵀ)·packed_g` and the base × effect
+    /// sums `s = Σ_g,0Eᵀ x` come in from the caller's three `dgemv` over all arms; here
+    /// `Q_0b = Σ_j s_{(b−1)k+j}·x_j` and the effect × effect forms (`Σ_ab·x₁²` when `k = 1`,
+    /// from `effectPairs`). Complexity: `O(B·k + B²k²)` per arm after the `dgemv`.
+    func blockForms(arm g: Int, context xp: UnsafePointer<Double>, baseMean: Double, baseForm: Double,
+                    crossSums sums: UnsafePointer<Double>, quadratic: Bool,
+                    means m: UnsafeMutablePointer<Double>, quad q: UnsafeMutablePointer<Double>) {
         let map = posterior.featureMap
         let p = map.armFeatureCount, nb = map.blockCount, st = stride, d = map.contextDimension, k = map.effectFeatureCount
         let arm = posterior.arms[g]
+        m[g * st] = baseMean
         arm.mean.withUnsafeBufferPointer { theta in
-            var s = 0.0
-            for j in 0..<d { s += theta[j] * xp[j] }
-            m[g * st] = s
             for b in 1..<Swift.max(nb, 1) {
                 let o = d + (b - 1) * k
                 var t = 0.0
@@ -409,52 +508,31 @@ public struct BanditDecider: Sendable {
         }
         guard quadratic else { return }
         let qb = g * st * st
-        // The base block: one contiguous dot product with the packed covariance.
-        let qd = d * (d + 1) / 2
-        packedBase.withUnsafeBufferPointer { packed in
-            let c = packed.baseAddress! + g * qd
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            var i = 0
-            while i + 4 <= qd {
-                s0 += c[i] * zp[i]; s1 += c[i + 1] * zp[i + 1]
-                s2 += c[i + 2] * zp[i + 2]; s3 += c[i + 3] * zp[i + 3]
-                i += 4
-            }
-            while i < qd { s0 += c[i] * zp[i]; i += 1 }
-            q[qb] = (s0 + s1) + (s2 + s3)
-        }
-        let e = p - d
-        guard e > 0 else { return }
-        // Base × effect: s_c = Σ_i Σ[i, d + c]·x_i for every effect column c, then Q_0b = Σ_j s_{(b−1)k+j}·x_j.
-        let sums = scratch
-        for c in 0..<e { sums[c] = 0 }
-        crossRows.withUnsafeBufferPointer { rows in
-            let base = rows.baseAddress! + g * d * e
-            for i in 0..<d {
-                let xi = xp[i], row = base + i * e
-                for c in 0..<e { sums[c] += row[c] * xi }
-            }
-        }
+        q[qb] = baseForm
+        guard nb > 1 else { return }
         for b in 1..<nb {
             var total = 0.0
             for j in 0..<k { total += sums[(b - 1) * k + j] * xp[j] }
-            q[qb + b * st] = total
-            q[qb + b] = total
+            q[qb &+ b &* st] = total
+            q[qb &+ b] = total
         }
         // Effect × effect.
-        arm.covariance.withUnsafeBufferPointer { sigma in
-            if k == 1 {
-                let x0 = xp[0]
+        if k == 1 {
+            let x0sq = xp[0] * xp[0]
+            effectPairs.withUnsafeBufferPointer { pairs in
+                var r = g * (nb - 1) * nb / 2
                 for b in 1..<nb {
-                    let col = sigma.baseAddress! + (d + b - 1) * p + d - 1
                     for a in 1...b {
-                        let total = (col[a] * x0) * x0
-                        q[qb + a + b * st] = total
-                        q[qb + b + a * st] = total
+                        let total = pairs[r] * x0sq
+                        q[qb &+ a &+ b &* st] = total
+                        q[qb &+ b &+ a &* st] = total
+                        r &+= 1
                     }
                 }
-                return
             }
+            return
+        }
+        arm.covariance.withUnsafeBufferPointer { sigma in
             for b in 1..<nb {
                 let ob = d + (b - 1) * k
                 for a in 1...b {
@@ -502,19 +580,26 @@ public struct BanditDecider: Sendable {
     }
 
     /// `(1−ε)` split evenly over the best candidates (ties within `1e-12` relative) plus `ε/n` each.
+    /// `u` is `−∞` outside `allowed` (as `CandidateScores` are), so the best and the ties are found
+    /// in plain passes over every index.
     static func greedy(_ u: [Double], _ allowed: CandidateSet, epsilon: Double) -> [Double] {
         var p = [Double](repeating: 0, count: Candidate.count)
-        var best = -Double.infinity
         let n = allowed.count
         guard n > 0 else { return p }
         u.withUnsafeBufferPointer { up in
-            allowed.forEachIndex { best = Swift.max(best, up[$0]) }
-            let tol = 1e-12 * Swift.max(1, abs(best))
-            var ties = 0
-            allowed.forEachIndex { c in if up[c] >= best - tol { ties += 1 } }
-            let base = epsilon / Double(n), top = (1 - epsilon) / Double(ties)
+            var best = -Double.infinity
+            for c in 0..<up.count where up[c] > best { best = up[c] }
             p.withUnsafeMutableBufferPointer { pp in
-                allowed.forEachIndex { c in pp[c] = up[c] >= best - tol ? base + top : base }
+                guard best > -.infinity else {
+                    allowed.forEachIndex { pp[$0] = 1 / Double(n) }
+                    return
+                }
+                let cut = best - 1e-12 * Swift.max(1, abs(best))
+                var ties = 0
+                for c in 0..<up.count where up[c] >= cut { ties += 1 }
+                let base = epsilon / Double(n), top = (1 - epsilon) / Double(ties)
+                if base > 0 { allowed.forEachIndex { pp[$0] = base } }
+                for c in 0..<up.count where up[c] >= cut { pp[c] = base + top }
             }
         }
         return p
