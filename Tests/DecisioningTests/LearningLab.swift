@@ -56,10 +56,18 @@ enum Lab {
         return w
     }
 
-    static func fit(_ data: PolicyData, interactions: [String], l2: Double, weights: [Double]?, families: [String] = []) throws -> ActionRewardModel {
+    /// `only`: when set, the interaction columns of the other levels are zeroed (their coefficients stay 0),
+    /// e.g. `["weekday=", "hour="]` for interactions with the timing only.
+    static func fit(_ data: PolicyData, interactions: [String], l2: Double, weights: [Double]?, families: [String] = [],
+                    only: [String]? = nil) throws -> ActionRewardModel {
         let design = try ActionDesign.fitted(contexts: data.contexts, names: data.featureNames, interactionNames: interactions,
                                              channelFamilies: families)
-        let x = ActionRewardRegression.designMatrix(data, design: design)
+        var x = ActionRewardRegression.designMatrix(data, design: design)
+        if let only {
+            for (j, name) in design.featureNames.enumerated() where name.contains("×") && !only.contains(where: { name.hasPrefix($0) }) {
+                for i in 0..<x.rows { x[i, j + 1] = 0 }   // column 0 is the intercept
+            }
+        }
         let reg = LogisticRegression(l2: l2, solver: .newton, tolerance: 1e-7, maxIterations: 200, standardErrors: false)
         let f = try reg.fit(design: x, labels: data.labels, weights: weights, featureNames: design.featureNames)
         return ActionRewardModel(design: design, intercept: f.intercept, coefficients: f.coefficients, horizonDays: 7)
@@ -185,8 +193,12 @@ struct LearningLab {
             print("lab \(spec) proxies: \(diag.line)")
             let m2 = try Lab.fit(aug, interactions: Lab.proxyNames + ["reachable_push", "reachable_whatsapp", "dunning_level"], l2: l2, weights: nil)
             print("lab \(spec) proxies (landline, business, push, whatsapp): \(try Lab.evaluate(m2) { Lab.proxyColumns($0.contactPoints) }.line)")
+            let m3 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["weekday=", "hour="])
+            print("lab \(spec) proxies × timing only: \(try Lab.evaluate(m3) { Lab.proxyColumns($0.contactPoints) }.line)")
+            let m4 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["hour="])
+            print("lab \(spec) proxies × hour only: \(try Lab.evaluate(m4) { Lab.proxyColumns($0.contactPoints) }.line)")
         }
-        if which.contains("V2") || which.contains("V3") {
+        if which.contains("V2") || which.contains("V2T") || which.contains("V3") {
             let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
             let aug = Lab.withPersona(train, world: world)
             let extra: (CustomerTimeline) -> [Double] = { Lab.personaColumns($0.traits.persona) }
@@ -196,6 +208,10 @@ struct LearningLab {
                 print("lab V2 persona (cheat): \(diag.line)")
                 // Knowing the persona is what closes the gap to 90% of the oracle.
                 #expect(diag.chosen / diag.oracle >= 0.90, "\(diag.line)")
+            }
+            if which.contains("V2T") {
+                let m = try Lab.fit(aug, interactions: Lab.personaNames, l2: 1, weights: nil, only: ["weekday=", "hour="])
+                print("lab V2T persona (cheat) × timing only: \(try Lab.evaluate(m, extra: extra).line)")
             }
             if which.contains("V3") {
                 let m = try Lab.fit(aug, interactions: Lab.personaNames + ["dunning_level"], l2: 1, weights: clean, families: fam)
