@@ -10,6 +10,8 @@ public final class SQLiteStore: Store {
     let pool: DatabasePool
     /// Rows from which a write is a bulk write (foreign keys checked once per distinct parent key).
     public let bulkRows: Int
+    /// `customersSQL` per table name.
+    let queryCache = LockedDictionary()
 
     /// Opens (creating if needed) the SQLite file at `path` and applies pending migrations.
     /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
@@ -356,9 +358,13 @@ public final class SQLiteStore: Store {
     }
 
     /// The rows of `table` of the customers between two bound ids, in key order (the customers
-    /// table keys customers by `id`; every other table has `customer_id`).
+    /// table keys customers by `id`; every other table has `customer_id`). Built once per table:
+    /// the decision API asks for the same tables on every request.
     func customersSQL(_ table: StoreTable) -> String {
-        select(table) + " WHERE \(table.name == Schema.customers.name ? "id" : "customer_id") BETWEEN ? AND ?" + orderBy(table)
+        if let sql = queryCache.withLock({ $0[table.name] }) { return sql }
+        let sql = select(table) + " WHERE \(table.name == Schema.customers.name ? "id" : "customer_id") BETWEEN ? AND ?" + orderBy(table)
+        queryCache.withLock { $0[table.name] = sql }
+        return sql
     }
 
     public func maxInstant(of column: String, in table: StoreTable) async throws -> Int64? {
@@ -458,5 +464,17 @@ func sqliteErrors<T>(_ sql: String, _ body: () throws -> T) throws -> T {
     } catch let error as DatabaseError {
         throw StoreError.database(backend: "SQLite", code: "\(error.extendedResultCode.rawValue)",
                                   message: error.message ?? "\(error)", sql: error.sql ?? sql)
+    }
+}
+
+/// A string dictionary behind a lock (the store's cache of SQL texts, shared by concurrent readers).
+final class LockedDictionary: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: String] = [:]
+
+    func withLock<R>(_ body: (inout [String: String]) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&values)
     }
 }

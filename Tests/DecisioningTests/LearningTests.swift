@@ -56,8 +56,9 @@ struct LearningTests {
               + "ratio \(result.ratioToOracle), uniform ratio \(result.uniformRatioToOracle)")
         #expect(result.decisions > 1000)
         // Issue 4 asks for 90% of the oracle; this model class reaches about 86% here. The gap is the
-        // timing of the customer's persona: the same learner given the latent persona reaches 0.907
-        // (LearningLab V2, BENCHMARKS.md "Policy learning"), observable proxies so far do not.
+        // customer's latent persona: the same learner given it reaches 0.907 (LearningLab V2), mostly
+        // through its channel and tone (timing only: 0.869, V2T); contact-data proxies of the persona do
+        // not carry it (P variants; BENCHMARKS.md "Policy learning").
         withKnownIssue("the trained policy reaches about 0.86 of the oracle's value, issue 4 asks for 0.90") {
             #expect(result.ratioToOracle >= 0.90, "learned \(result.policy) vs oracle \(result.oracle)")
         }
