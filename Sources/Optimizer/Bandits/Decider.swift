@@ -135,6 +135,7 @@ public struct CandidateScores: Sendable {
 
     // Thompson sampling state. Blocks of arm g live at g·S ..< g·S + S with S = B + 1; slot B is
     // always 0, so a candidate's predictor is the sum of four slots (base, up to three effects).
+    // `listOffsets` and `listCost` are filled for Thompson sampling only (empty otherwise).
     let list: [Int32]
     let listOffsets: [Int32]
     let listCost: [Double]
@@ -159,8 +160,8 @@ public struct CandidateScores: Sendable {
 ///                                                runID: 17, customerID: 4711))
 /// print(decision.candidate, decision.propensity, decision.explanation.summary)
 /// ```
-/// Complexity per decision: `O(G·p²)` for the block quadratic forms (LinUCB, Thompson sampling)
-/// or `O(G·p)` (ε-greedy, softmax), plus `O(n)` over the `n ≤ 757` allowed candidates; Thompson
+/// Complexity per decision: `O(G·p²)` for the block quadratic forms (LinUCB, Thompson sampling;
+/// their base parts as three `dgemv` over all arms) or `O(G·p)` (ε-greedy, softmax), plus `O(n)` over the `n ≤ 757` allowed candidates; Thompson
 /// sampling adds `O(M·(G·B² + n))` for `M` propensity draws.
 public struct BanditDecider: Sendable {
     public let policy: BanditPolicy
