@@ -114,8 +114,8 @@ public struct CSVFile: Sendable {
 
     /// How `read` parses the body: chosen from the file, or forced (tests compare the two paths).
     enum Strategy {
-        /// The quote-free path on one range per core for quote-free files of 1 MiB or more, on one
-        /// range for smaller ones; the general path for files with quotes.
+        /// The quote-free path for files without double quotes (on ranges of at least 1 MiB, up to
+        /// four per core); the general path for files with quotes.
         case automatic
         /// The general record-by-record path on one range, quotes or not.
         case general
@@ -126,24 +126,35 @@ public struct CSVFile: Sendable {
     func read(numeric: [String], text: [String] = [], strategy: Strategy) throws -> CSVColumns {
         let numericIndex = try numeric.map(index(of:))
         let textIndex = try text.map(index(of:))
+        // The quote-free path takes each column one way, once.
+        let distinct = Set(numericIndex + textIndex).count == numericIndex.count + textIndex.count
         let parts: Int
         switch strategy {
-        case .automatic:
-            let hasQuotes = bytes.withUnsafeBytes { raw in
-                memchr(raw.baseAddress! + bodyStart, Int32(UInt8(ascii: "\"")), raw.count - bodyStart) != nil
-            }
-            // The quote-free path takes each column one way, once.
-            let distinct = Set(numericIndex + textIndex).count == numericIndex.count + textIndex.count
-            if hasQuotes || !distinct { return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex) }
-            parts = bytes.count - bodyStart < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-        case .general:
+        case .automatic where distinct:
+            // Ranges of at least 1 MiB, a few per core so that a core slowed by other work is made up for.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            parts = Swift.max(1, Swift.min(4 * cores, (bytes.count - bodyStart) >> 20))
+        case .automatic, .general:
             return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
         case .quoteFree(let n):
-            precondition(n >= 1, "CSVFile.read: quoteFree(parts: \(n)) needs at least one part")
+            precondition(n >= 1 && distinct, "CSVFile.read: quoteFree(parts: \(n)) needs a part and distinct columns")
             parts = n
         }
+        // Per range, in parallel: whether it has a double quote, and its line count.
+        let ranges = splitAtLines(parts: parts)
+        let survey = try perform(ranges.count) { k in
+            self.bytes.withUnsafeBytes { raw in
+                let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                return (quote: memchr(base + ranges[k].lowerBound, Int32(UInt8(ascii: "\"")), ranges[k].count) != nil,
+                        lines: CSVFile.lineBound(base, ranges[k]))
+            }
+        }
+        if survey.contains(where: \.quote) {
+            guard case .automatic = strategy else { preconditionFailure("CSVFile.read: quoteFree on a file with quotes") }
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
+        }
         return try readQuoteFree(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex,
-                                 ranges: splitAtLines(parts: parts))
+                                 ranges: ranges, bounds: survey.map(\.lines))
     }
 
     /// The general path: one range, record by record (`parseRecord`), quotes allowed.
@@ -188,16 +199,11 @@ public struct CSVFile: Sendable {
 
     /// The quote-free path: each range is parsed on its own thread straight from the bytes into the
     /// result's columns (no per-record or per-field allocation, no copy afterwards). Each range
-    /// writes from the row where the line counts of the ranges before it end, and the rows are closed
+    /// writes from the row where the line counts (`bounds`) of the ranges before it end, and the rows are closed
     /// up where blank lines left gaps. A record the path cannot take (a wrong number of fields, an
     /// invalid number) is handed to the general path, which throws its error.
     private func readQuoteFree(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int],
-                               ranges: [Range<Int>]) throws -> CSVColumns {
-        precondition(Set(numericIndex + textIndex).count == numericIndex.count + textIndex.count,
-                     "CSVFile: the quote-free path takes each column once")
-        let bounds = try perform(ranges.count) { k in
-            self.bytes.withUnsafeBytes { CSVFile.lineBound($0.baseAddress!.assumingMemoryBound(to: UInt8.self), ranges[k]) }
-        }
+                               ranges: [Range<Int>], bounds: [Int]) throws -> CSVColumns {
         let offsets = bounds.reduce(into: [0]) { $0.append($0.last! + $1) }
         var chunks: [QuoteFreeChunk] = []
         let columns = try CSVFile.makeColumns(count: numeric.count, capacity: offsets.last!) { pointers in
@@ -425,9 +431,10 @@ public struct CSVFile: Sendable {
     /// 10⁰ … 10⁸.
     static let powersOfTen: [UInt64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 
-    /// An upper bound on the records in `range`: its line feeds, plus one for a last line without one.
+    /// An upper bound on the records in `range`: its line feeds, plus one for a last line without one
+    /// (exact when there are no blank lines, so that ranges' rows need no closing up).
     static func lineBound(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Int {
-        var count = 1
+        var count = range.isEmpty || base[range.upperBound - 1] == UInt8(ascii: "\n") ? 0 : 1
         var at = base + range.lowerBound
         let stop = base + range.upperBound
         while at < stop, let hit = memchr(at, Int32(UInt8(ascii: "\n")), stop - at) {

@@ -108,6 +108,34 @@ import Testing
         for name in texts { #expect(automatic.string(name) == general.string(name)) }
     }
 
+    @Test func columnsAreFilledInPlaceOrThroughABufferAlike() throws {
+        for limit in [0, 2, 256] {
+            let columns = try CSVFile.makeColumns(count: 5, capacity: 10, inPlaceLimit: limit) { pointers in
+                for (k, p) in pointers.enumerated() { for r in 0..<7 { p[r] = Double(10 * k + r) } }
+                return 7
+            }
+            #expect(columns == (0..<5).map { k in (0..<7).map { Double(10 * k + $0) } }, "limit \(limit)")
+        }
+        // A file wider than the in-place limit.
+        var rng = Xoshiro256(seed: 3)
+        let names = (0..<300).map { "x\($0)" }
+        var text = names.joined(separator: ",") + "\n"
+        for _ in 0..<50 { text += names.map { _ in String(format: "%.5g", rng.normal()) }.joined(separator: ",") + "\n" }
+        let csv = try CSVFile(path: try write(text))
+        let fast = try csv.read(numeric: names, strategy: .quoteFree(parts: 3))
+        let general = try csv.read(numeric: names, strategy: .general)
+        for name in names { #expect(firstDifference(fast.number(name), general.number(name)) == nil, "\(name)") }
+    }
+
+    @Test func textColumnsOnlyOverSeveralRanges() throws {
+        let (text, _, texts) = randomFile(seed: 5, rows: 2000)
+        let csv = try CSVFile(path: try write(text))
+        let general = try csv.read(numeric: [], text: texts, strategy: .general)
+        let fast = try csv.read(numeric: [], text: texts, strategy: .quoteFree(parts: 6))
+        #expect(fast.rowCount == 2000 && fast.numeric.isEmpty)
+        for name in texts { #expect(fast.string(name) == general.string(name)) }
+    }
+
     @Test func aColumnReadAsNumberAndTextAndAFileWithoutRows() throws {
         let csv = try CSVFile(path: try write("a,b\n1.5,x\n-2,y"))
         let both = try csv.read(numeric: ["a"], text: ["a", "b"])
