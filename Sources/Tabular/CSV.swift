@@ -52,8 +52,10 @@ public struct CSVColumns: Sendable {
 }
 
 /// A CSV file with a header row (RFC 4180: comma-separated, optional double quotes with `""`
-/// escapes, LF or CRLF line ends). Numbers are parsed with an exact fast path and `strtod`
-/// otherwise; quote-free files are parsed on several threads.
+/// escapes, LF or CRLF line ends). Numbers are parsed exactly (correctly rounded): the Clinger fast
+/// path for ordinary data, `strtod` otherwise. A file without double quotes in its body takes the
+/// quote-free path: ranges of it are parsed on several threads straight from the bytes into the
+/// result's columns, O(file size) time and no memory beyond the mapped file and the result.
 ///
 /// ```swift
 /// let csv = try CSVFile(path: "outcomes.csv")
