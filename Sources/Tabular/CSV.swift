@@ -201,9 +201,9 @@ public struct CSVFile: Sendable {
 
     /// The quote-free path: each range is parsed on its own thread straight from the bytes into the
     /// result's columns (no per-record or per-field allocation, no copy afterwards). Each range
-    /// writes from the row where the line counts (`bounds`) of the ranges before it end, and the rows are closed
-    /// up where blank lines left gaps. A record the path cannot take (a wrong number of fields, an
-    /// invalid number) is handed to the general path, which throws its error.
+    /// writes from the row where the line counts (`bounds`) of the ranges before it end, and the
+    /// rows are closed up where blank lines left gaps. A record the path cannot take (a wrong number
+    /// of fields, an invalid number) is handed to the general path, which throws its error.
     private func readQuoteFree(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int],
                                ranges: [Range<Int>], bounds: [Int]) throws -> CSVColumns {
         let offsets = bounds.reduce(into: [0]) { $0.append($0.last! + $1) }
@@ -271,10 +271,10 @@ public struct CSVFile: Sendable {
     }
 
     /// Parses a range with no double quotes in it. Numbers in the plain form
-    /// `[+-]digits[.digits][(e|E)[+-]digits]` with fewer than 19 significant digits, a value below
-    /// 2⁵³ and a decimal exponent within ±22 are converted in place (the Clinger fast path of
-    /// `parseDouble`, so the results are the same bit for bit); every other field goes through
-    /// `parseDouble` on its span, as on the general path.
+    /// `[+-]digits[.digits][(e|E)[+-]digits]` with at most 19 digits, a mantissa below 2⁵³ and a
+    /// decimal exponent within ±22 are converted in place (the Clinger fast path of `parseDouble`,
+    /// so the results are the same bit for bit); every other field goes through `parseDouble` on its
+    /// span, as on the general path.
     /// - Parameter numericColumns: where to write the range's rows, one pointer per numeric column,
     ///   with room for `lineBound` of the range rows.
     private func parseQuoteFree(_ range: Range<Int>, numericIndex: [Int], textIndex: [Int],
