@@ -52,8 +52,10 @@ public struct CSVColumns: Sendable {
 }
 
 /// A CSV file with a header row (RFC 4180: comma-separated, optional double quotes with `""`
-/// escapes, LF or CRLF line ends). Numbers are parsed with an exact fast path and `strtod`
-/// otherwise; quote-free files are parsed on several threads.
+/// escapes, LF or CRLF line ends). Numbers are parsed exactly (correctly rounded): the Clinger fast
+/// path for ordinary data, `strtod` otherwise. A file without double quotes in its body takes the
+/// quote-free path: ranges of it are parsed on several threads straight from the bytes into the
+/// result's columns, O(file size) time and no memory beyond the mapped file and the result.
 ///
 /// ```swift
 /// let csv = try CSVFile(path: "outcomes.csv")
@@ -109,23 +111,60 @@ public struct CSVFile: Sendable {
     /// - Throws: `CSVError` for a missing column, a row with the wrong number of fields, an empty
     ///   or unparsable number, naming the line, column and value.
     public func read(numeric: [String], text: [String] = []) throws -> CSVColumns {
+        try read(numeric: numeric, text: text, strategy: .automatic)
+    }
+
+    /// How `read` parses the body: chosen from the file, or forced (tests compare the two paths).
+    enum Strategy {
+        /// The quote-free path for files without double quotes (on ranges of at least 1 MiB, up to
+        /// four per core); the general path for files with quotes.
+        case automatic
+        /// The general record-by-record path on one range, quotes or not.
+        case general
+        /// The quote-free path on `parts` ranges cut at line ends (the file must have no quotes).
+        case quoteFree(parts: Int)
+    }
+
+    func read(numeric: [String], text: [String] = [], strategy: Strategy) throws -> CSVColumns {
         let numericIndex = try numeric.map(index(of:))
         let textIndex = try text.map(index(of:))
-        let hasQuotes = bytes.withUnsafeBytes { raw in
-            memchr(raw.baseAddress! + bodyStart, Int32(UInt8(ascii: "\"")), raw.count - bodyStart) != nil
+        // The quote-free path takes each column one way, once.
+        let distinct = Set(numericIndex + textIndex).count == numericIndex.count + textIndex.count
+        let parts: Int
+        switch strategy {
+        case .automatic where distinct:
+            // Ranges of at least 1 MiB, a few per core so that a core slowed by other work is made up for.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            parts = Swift.max(1, Swift.min(4 * cores, (bytes.count - bodyStart) >> 20))
+        case .automatic, .general:
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
+        case .quoteFree(let n):
+            precondition(n >= 1 && distinct, "CSVFile.read: quoteFree(parts: \(n)) needs a part and distinct columns")
+            parts = n
         }
-        let ranges = hasQuotes || bytes.count - bodyStart < 1 << 20 ? [bodyStart..<bytes.count] : splitAtLines(parts: ProcessInfo.processInfo.activeProcessorCount)
-        let chunks = try parseChunks(ranges, numericIndex: numericIndex, textIndex: textIndex)
-        var result = CSVColumns(file: path, rowCount: chunks.reduce(0) { $0 + $1.rows }, numeric: [:], text: [:])
-        for (k, name) in numeric.enumerated() {
-            var column = [Double]()
-            column.reserveCapacity(result.rowCount)
-            for chunk in chunks { column.append(contentsOf: chunk.numeric[k]) }
-            result.numeric[name] = column
+        // Per range, in parallel: whether it has a double quote, and its line count.
+        let ranges = splitAtLines(parts: parts)
+        let survey = try perform(ranges.count) { k in
+            self.bytes.withUnsafeBytes { raw in
+                let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                return (quote: memchr(base + ranges[k].lowerBound, Int32(UInt8(ascii: "\"")), ranges[k].count) != nil,
+                        lines: CSVFile.lineBound(base, ranges[k]))
+            }
         }
-        for (k, name) in text.enumerated() {
-            result.text[name] = chunks.flatMap { $0.text[k] }
+        if survey.contains(where: \.quote) {
+            guard case .automatic = strategy else { preconditionFailure("CSVFile.read: quoteFree on a file with quotes") }
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
         }
+        return try readQuoteFree(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex,
+                                 ranges: ranges, bounds: survey.map(\.lines))
+    }
+
+    /// The general path: one range, record by record (`parseRecord`), quotes allowed.
+    private func readGeneral(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int]) throws -> CSVColumns {
+        let chunk = try parse(bodyStart..<bytes.count, numericIndex: numericIndex, textIndex: textIndex)
+        var result = CSVColumns(file: path, rowCount: chunk.rows, numeric: [:], text: [:])
+        for (k, name) in numeric.enumerated() { result.numeric[name] = chunk.numeric[k] }
+        for (k, name) in text.enumerated() { result.text[name] = chunk.text[k] }
         return result
     }
 
@@ -151,14 +190,271 @@ public struct CSVFile: Sendable {
         return zip(bounds, bounds.dropFirst()).map { $0..<$1 }.filter { !$0.isEmpty }
     }
 
-    private func parseChunks(_ ranges: [Range<Int>], numericIndex: [Int], textIndex: [Int]) throws -> [Chunk] {
-        let results = Slots<Result<Chunk, CSVError>>(count: ranges.count)
-        let work: @Sendable (Int) -> Void = { k in
-            results.set(k, Result { try self.parse(ranges[k], numericIndex: numericIndex, textIndex: textIndex) }
-                .mapError { $0 as! CSVError })
-        }
-        if ranges.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: ranges.count, execute: work) }
+    /// Runs `work(k)` for every `k` in `0..<count`, on several threads when `count > 1`, and returns
+    /// the results in order, or throws the first error in that order.
+    private func perform<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+        let results = Slots<Result<T, CSVError>>(count: count)
+        let run: @Sendable (Int) -> Void = { k in results.set(k, Result { try work(k) }.mapError { $0 as! CSVError }) }
+        if count == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: count, execute: run) }
         return try results.values.map { try $0.get() }
+    }
+
+    /// The quote-free path: each range is parsed on its own thread straight from the bytes into the
+    /// result's columns (no per-record or per-field allocation, no copy afterwards). Each range
+    /// writes from the row where the line counts (`bounds`) of the ranges before it end, and the
+    /// rows are closed up where blank lines left gaps. A record the path cannot take (a wrong number
+    /// of fields, an invalid number) is handed to the general path, which throws its error.
+    private func readQuoteFree(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int],
+                               ranges: [Range<Int>], bounds: [Int]) throws -> CSVColumns {
+        let offsets = bounds.reduce(into: [0]) { $0.append($0.last! + $1) }
+        var chunks: [QuoteFreeChunk] = []
+        let columns = try CSVFile.makeColumns(count: numeric.count, capacity: offsets.last!) { pointers in
+            let out = ColumnPointers(pointers)
+            chunks = try perform(ranges.count) { k in
+                try self.parseQuoteFree(ranges[k], numericIndex: numericIndex, textIndex: textIndex,
+                                        into: out.pointers.map { $0 + offsets[k] })
+            }
+            var rows = 0
+            for (k, chunk) in chunks.enumerated() {
+                if rows != offsets[k] {
+                    for column in pointers { (column + rows).update(from: column + offsets[k], count: chunk.rows) }
+                }
+                rows += chunk.rows
+            }
+            return rows
+        }
+        var result = CSVColumns(file: path, rowCount: chunks.reduce(0) { $0 + $1.rows }, numeric: [:], text: [:])
+        for (k, name) in numeric.enumerated() { result.numeric[name] = columns[k] }
+        for (k, name) in text.enumerated() { result.text[name] = chunks.count == 1 ? chunks[0].text[k] : chunks.flatMap { $0.text[k] } }
+        return result
+    }
+
+    /// Pointers into the columns being filled, handed to the threads that fill disjoint rows of them.
+    struct ColumnPointers: @unchecked Sendable {
+        let pointers: [UnsafeMutablePointer<Double>]
+        init(_ pointers: [UnsafeMutablePointer<Double>]) { self.pointers = pointers }
+    }
+
+    /// Makes `count` arrays of room for `capacity` doubles, lets `body` fill the first n elements
+    /// of each through pointers to their storage and return n, and returns the arrays. Up to
+    /// `inPlaceLimit` arrays are filled in place (one nested closure each); more are filled in one
+    /// temporary buffer and copied, to keep the stack shallow.
+    static func makeColumns(count: Int, capacity: Int, inPlaceLimit: Int = 256,
+                            _ body: ([UnsafeMutablePointer<Double>]) throws -> Int) throws -> [[Double]] {
+        let capacity = Swift.max(1, capacity)
+        if count > inPlaceLimit {
+            let storage = UnsafeMutablePointer<Double>.allocate(capacity: count * capacity)
+            defer { storage.deallocate() }
+            let n = try body((0..<count).map { storage + $0 * capacity })
+            return (0..<count).map { Array(UnsafeBufferPointer(start: storage + $0 * capacity, count: n)) }
+        }
+        var pointers: [UnsafeMutablePointer<Double>] = []
+        var columns: [[Double]] = []
+        var filled = 0
+        func nest() throws {
+            guard pointers.count < count else { filled = try body(pointers); return }
+            let column = try [Double](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                pointers.append(buffer.baseAddress!)
+                try nest()
+                initialized = filled
+            }
+            columns.append(column)  // innermost (last) first
+        }
+        try nest()
+        return columns.reversed()
+    }
+
+    /// One range's rows from the quote-free path: how many, and its text columns.
+    struct QuoteFreeChunk: Sendable {
+        var rows = 0
+        var text: [[String]]
+    }
+
+    /// Parses a range with no double quotes in it. Numbers in the plain form
+    /// `[+-]digits[.digits][(e|E)[+-]digits]` with at most 19 digits, a mantissa below 2⁵³ and a
+    /// decimal exponent within ±22 are converted in place (the Clinger fast path of `parseDouble`,
+    /// so the results are the same bit for bit); every other field goes through `parseDouble` on its
+    /// span, as on the general path.
+    /// - Parameter numericColumns: where to write the range's rows, one pointer per numeric column,
+    ///   with room for `lineBound` of the range rows.
+    private func parseQuoteFree(_ range: Range<Int>, numericIndex: [Int], textIndex: [Int],
+                                into numericColumns: [UnsafeMutablePointer<Double>]) throws -> QuoteFreeChunk {
+        let width = header.count
+        // What to do with field i: -1 skip, k ≥ 0 numeric column k, -2 - k text column k.
+        var action = [Int](repeating: -1, count: width)
+        for (k, i) in numericIndex.enumerated() { action[i] = k }
+        for (k, i) in textIndex.enumerated() { action[i] = -2 - k }
+        var chunk = QuoteFreeChunk(text: Array(repeating: [], count: textIndex.count))
+        try bytes.withUnsafeBytes { raw in
+            let p = raw.bindMemory(to: UInt8.self)
+            let base = p.baseAddress!
+            let end = range.upperBound
+            let fileEnd = p.count
+            let comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+            var rows = 0
+            try exactPowersOfTen.withUnsafeBufferPointer { powers in
+                try action.withUnsafeBufferPointer { action in
+                    var cursor = range.lowerBound
+                    records: while cursor < end {
+                        let recordStart = cursor
+                        if base[cursor] == newline { cursor += 1; continue }
+                        if base[cursor] == cr && cursor + 1 < end && base[cursor + 1] == newline { cursor += 2; continue }
+                        fields: for i in 0..<width {
+                            let a = action[i]
+                            if a >= 0 {
+                                // A number: the fast form, or parseDouble on the field.
+                                var q = cursor
+                                var negative = false
+                                if q < end && (base[q] == UInt8(ascii: "-") || base[q] == UInt8(ascii: "+")) {
+                                    negative = base[q] == UInt8(ascii: "-")
+                                    q += 1
+                                }
+                                var mantissa: UInt64 = 0
+                                var digits = CSVFile.digitRun(base, &q, end, fileEnd, &mantissa)
+                                var exponent = 0
+                                if q < end && base[q] == UInt8(ascii: ".") {
+                                    q += 1
+                                    let fraction = CSVFile.digitRun(base, &q, end, fileEnd, &mantissa)
+                                    exponent = -fraction
+                                    digits += fraction
+                                }
+                                var plain = digits > 0
+                                if plain && q < end && base[q] | 0x20 == UInt8(ascii: "e") {
+                                    q += 1
+                                    var exponentNegative = false
+                                    if q < end && (base[q] == UInt8(ascii: "-") || base[q] == UInt8(ascii: "+")) {
+                                        exponentNegative = base[q] == UInt8(ascii: "-")
+                                        q += 1
+                                    }
+                                    let exponentStart = q
+                                    var e = 0
+                                    while q < end, case let d = base[q] &- 48, d < 10 { e = e &* 10 &+ Int(d); q += 1 }
+                                    plain = q > exponentStart && q - exponentStart <= 4
+                                    exponent += exponentNegative ? -e : e
+                                }
+                                // The field must end here: a comma, a line end (LF, or CR before LF or the end) or the end.
+                                if plain && q < end {
+                                    let c = base[q]
+                                    plain = c == comma || c == newline || (c == cr && (q + 1 == end || base[q + 1] == newline))
+                                }
+                                // At most 19 digits cannot overflow the mantissa, so below 2⁵³ it is exact, as in parseDouble.
+                                if plain && digits <= 19 && mantissa < 1 << 53 && exponent >= -22 && exponent <= 22 {
+                                    var v = Double(mantissa)
+                                    v = exponent >= 0 ? v * powers[exponent] : v / powers[-exponent]
+                                    numericColumns[a][rows] = negative ? -v : v
+                                    cursor = q
+                                } else {
+                                    let (start, stop) = CSVFile.field(base, &cursor, end)
+                                    guard let v = parseDouble(UnsafeBufferPointer(start: base + start, count: stop - start)), v.isFinite else {
+                                        cursor = recordStart
+                                        break fields
+                                    }
+                                    numericColumns[a][rows] = v
+                                }
+                            } else {
+                                let (start, stop) = CSVFile.field(base, &cursor, end)
+                                if a <= -2 {
+                                    chunk.text[-2 - a].append(String(decoding: UnsafeBufferPointer(start: base + start, count: stop - start), as: UTF8.self))
+                                }
+                            }
+                            // After the field: a comma before every field but the last, a line end or the end after it.
+                            if i < width - 1 {
+                                guard cursor < end && base[cursor] == comma else { cursor = recordStart; break fields }
+                                cursor += 1
+                            } else if cursor < end {
+                                if base[cursor] == cr { cursor += 1 }  // a number stops before CR LF, or a CR at the end
+                                if cursor < end {
+                                    guard base[cursor] == newline else { cursor = recordStart; break fields }
+                                    cursor += 1
+                                }
+                            }
+                            if i == width - 1 {
+                                rows += 1
+                                continue records
+                            }
+                        }
+                        // The record was not taken: the general path names what is wrong with it.
+                        for k in chunk.text.indices where chunk.text[k].count > rows { chunk.text[k].removeLast() }
+                        var general = Chunk(numeric: Array(repeating: [], count: numericIndex.count),
+                                            text: Array(repeating: [], count: textIndex.count))
+                        try parseRecord(p, &cursor, limit: end, Wanted(width: width, numericIndex: numericIndex, textIndex: textIndex),
+                                        into: &general)
+                        for k in numericColumns.indices { numericColumns[k][rows] = general.numeric[k][0] }
+                        for k in chunk.text.indices { chunk.text[k].append(general.text[k][0]) }
+                        rows += 1
+                    }
+                }
+            }
+            chunk.rows = rows
+        }
+        return chunk
+    }
+
+    /// Reads the decimal digits at `q` (stopping at `end`) into `mantissa` (`mantissa · 10ⁿ + digits`,
+    /// wrapping on overflow: callers check the count), leaves `q` after them and returns their count
+    /// n. Eight bytes at a time where the file has eight more bytes (SWAR, as in Lemire's
+    /// fast_float); a digit run never crosses `end`, which follows a line feed or is the file's end.
+    @inline(__always)
+    static func digitRun(_ base: UnsafePointer<UInt8>, _ q: inout Int, _ end: Int, _ fileEnd: Int,
+                         _ mantissa: inout UInt64) -> Int {
+        let start = q
+        while q + 8 <= fileEnd {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + q).loadUnaligned(as: UInt64.self))
+            let nonDigits = ((word &+ 0x4646_4646_4646_4646) | (word &- 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080
+            if nonDigits == 0 {
+                mantissa = mantissa &* 100_000_000 &+ eightDigits(word)
+                q += 8
+                continue
+            }
+            let n = nonDigits.trailingZeroBitCount >> 3
+            if n > 0 {
+                mantissa = mantissa &* powersOfTen[n] &+ eightDigits((word &- 0x3030_3030_3030_3030) << UInt64(64 - 8 * n))
+                q += n
+            }
+            return q - start
+        }
+        while q < end, case let d = base[q] &- 48, d < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            q += 1
+        }
+        return q - start
+    }
+
+    /// The number written by eight digit bytes (first digit in the lowest byte; ASCII digits or
+    /// their values 0–9).
+    @inline(__always)
+    static func eightDigits(_ word: UInt64) -> UInt64 {
+        var v = word & 0x0F0F_0F0F_0F0F_0F0F
+        v = (v &* 2561) >> 8
+        v = ((v & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        return ((v & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+    }
+
+    /// 10⁰ … 10⁸.
+    static let powersOfTen: [UInt64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+
+    /// An upper bound on the records in `range`: its line feeds, plus one for a last line without one
+    /// (exact when there are no blank lines, so that ranges' rows need no closing up).
+    static func lineBound(_ base: UnsafePointer<UInt8>, _ range: Range<Int>) -> Int {
+        var count = range.isEmpty || base[range.upperBound - 1] == UInt8(ascii: "\n") ? 0 : 1
+        var at = base + range.lowerBound
+        let stop = base + range.upperBound
+        while at < stop, let hit = memchr(at, Int32(UInt8(ascii: "\n")), stop - at) {
+            count += 1
+            at = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        return count
+    }
+
+    /// Skips an unquoted field starting at `cursor`, leaving `cursor` at the comma, line feed or end
+    /// after it, and returns its span: a CR just before a line feed or the end is not part of it.
+    @inline(__always)
+    static func field(_ base: UnsafePointer<UInt8>, _ cursor: inout Int, _ end: Int) -> (Int, Int) {
+        let start = cursor
+        while cursor < end && base[cursor] != UInt8(ascii: ",") && base[cursor] != UInt8(ascii: "\n") { cursor += 1 }
+        var stop = cursor
+        if stop > start && base[stop - 1] == UInt8(ascii: "\r") && (cursor >= end || base[cursor] == UInt8(ascii: "\n")) { stop -= 1 }
+        return (start, stop)
     }
 
     /// The 1-based line on which data row `row` (0-based, in the order `read` returns rows) starts,
@@ -193,49 +489,66 @@ public struct CSVFile: Sendable {
         }
     }
 
+    /// The general path over `range`: record by record through `parseRecord`.
     private func parse(_ range: Range<Int>, numericIndex: [Int], textIndex: [Int]) throws -> Chunk {
         var chunk = Chunk(numeric: Array(repeating: [], count: numericIndex.count), text: Array(repeating: [], count: textIndex.count))
-        let width = header.count
-        var wantedNumeric = [Int](repeating: -1, count: width)
-        var wantedText = [Int](repeating: -1, count: width)
-        for (k, i) in numericIndex.enumerated() { wantedNumeric[i] = k }
-        for (k, i) in textIndex.enumerated() { wantedText[i] = k }
-        let estimate = range.count / Swift.max(8, width * 4)
+        let wanted = Wanted(width: header.count, numericIndex: numericIndex, textIndex: textIndex)
+        let estimate = range.count / Swift.max(8, header.count * 4)
         for k in chunk.numeric.indices { chunk.numeric[k].reserveCapacity(estimate) }
         try bytes.withUnsafeBytes { raw in
             let p = raw.bindMemory(to: UInt8.self)
             var cursor = range.lowerBound
-            var lineAtCursor: Int? = nil  // computed only when an error needs it
             while cursor < range.upperBound {
-                let recordStart = cursor
                 // A blank line (or the final newline) ends nothing: skip it.
                 if p[cursor] == UInt8(ascii: "\n") { cursor += 1; continue }
                 if p[cursor] == UInt8(ascii: "\r") && cursor + 1 < range.upperBound && p[cursor + 1] == UInt8(ascii: "\n") { cursor += 2; continue }
-                let fields = try CSVFile.parseRecord(p, &cursor, limit: range.upperBound, file: path, line: nil)
-                func fail(_ column: String?, _ value: String?, _ message: String) -> CSVError {
-                    let line = lineAtCursor ?? lineNumber(at: recordStart)
-                    lineAtCursor = nil
-                    return CSVError(file: path, line: line, column: column, value: value, message: message)
-                }
-                guard fields.count == width else {
-                    throw fail(nil, nil, "expected \(width) fields as in the header, found \(fields.count)")
-                }
-                for (i, field) in fields.enumerated() {
-                    if wantedNumeric[i] >= 0 {
-                        guard let v = field.withBytes(parseDouble), v.isFinite else {
-                            let text = field.string
-                            throw fail(header[i], text, text.isEmpty ? "missing value; expected a number" : "not a finite number")
-                        }
-                        chunk.numeric[wantedNumeric[i]].append(v)
-                    }
-                    if wantedText[i] >= 0 {
-                        chunk.text[wantedText[i]].append(field.string)
-                    }
-                }
-                chunk.rows += 1
+                try parseRecord(p, &cursor, limit: range.upperBound, wanted, into: &chunk)
             }
         }
         return chunk
+    }
+
+    /// Where each field of a record goes: `numeric[i]`/`text[i]` is the column index in the
+    /// request, or -1 for a field not asked for that way.
+    struct Wanted {
+        var numeric: [Int]
+        var text: [Int]
+
+        init(width: Int, numericIndex: [Int], textIndex: [Int]) {
+            numeric = [Int](repeating: -1, count: width)
+            text = [Int](repeating: -1, count: width)
+            for (k, i) in numericIndex.enumerated() { numeric[i] = k }
+            for (k, i) in textIndex.enumerated() { text[i] = k }
+        }
+    }
+
+    /// Parses the record (not a blank line) at `cursor` and appends its wanted fields to `chunk`,
+    /// leaving `cursor` after its line end.
+    /// - Throws: `CSVError` naming the line (and column and value) for a wrong number of fields or
+    ///   a value that is not a finite number.
+    private func parseRecord(_ p: UnsafeBufferPointer<UInt8>, _ cursor: inout Int, limit: Int, _ wanted: Wanted,
+                             into chunk: inout Chunk) throws {
+        let recordStart = cursor
+        let fields = try CSVFile.parseRecord(p, &cursor, limit: limit, file: path, line: nil)
+        func fail(_ column: String?, _ value: String?, _ message: String) -> CSVError {
+            CSVError(file: path, line: lineNumber(at: recordStart), column: column, value: value, message: message)
+        }
+        guard fields.count == header.count else {
+            throw fail(nil, nil, "expected \(header.count) fields as in the header, found \(fields.count)")
+        }
+        for (i, field) in fields.enumerated() {
+            if wanted.numeric[i] >= 0 {
+                guard let v = field.withBytes(parseDouble), v.isFinite else {
+                    let text = field.string
+                    throw fail(header[i], text, text.isEmpty ? "missing value; expected a number" : "not a finite number")
+                }
+                chunk.numeric[wanted.numeric[i]].append(v)
+            }
+            if wanted.text[i] >= 0 {
+                chunk.text[wanted.text[i]].append(field.string)
+            }
+        }
+        chunk.rows += 1
     }
 
     /// One field of a record: a span of the file, or an unescaped copy of a quoted field.
