@@ -6,11 +6,6 @@ import Testing
 /// The quote-free path (numbers parsed straight from the bytes, ranges on several threads) against
 /// the general record-by-record path, on seeded random files.
 @Suite struct CSVQuoteFreeTests {
-    func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pom-csv-\(UUID().uuidString).csv").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 
     /// The first row where two columns differ in any bit (or in length), for short failure messages.
     func firstDifference(_ a: [Double], _ b: [Double]) -> Int? {
@@ -72,7 +67,7 @@ import Testing
     func quoteFreePathMatchesGeneralPathBitForBit(seed: UInt64) throws {
         let rows = 3000
         let (text, numeric, texts) = randomFile(seed: seed, rows: rows)
-        let csv = try CSVFile(path: try write(text))
+        let csv = try CSVFile(path: try temporaryCSV(text))
         let general = try csv.read(numeric: numeric, text: texts, strategy: .general)
         #expect(general.rowCount == rows)
         for parts in [1, 2, 3, 7, 16] {
@@ -101,7 +96,7 @@ import Testing
     @Test func aLargeQuoteFreeFileIsSplitAndMatchesTheGeneralPath() throws {
         let (text, numeric, texts) = randomFile(seed: 99, rows: 15_000)
         #expect(text.utf8.count >= 1 << 20)  // large enough for `read` to split it by cores
-        let csv = try CSVFile(path: try write(text))
+        let csv = try CSVFile(path: try temporaryCSV(text))
         let automatic = try csv.read(numeric: numeric, text: texts)
         let general = try csv.read(numeric: numeric, text: texts, strategy: .general)
         for name in numeric { #expect(firstDifference(automatic.number(name), general.number(name)) == nil, "\(name)") }
@@ -121,7 +116,7 @@ import Testing
         let names = (0..<300).map { "x\($0)" }
         var text = names.joined(separator: ",") + "\n"
         for _ in 0..<50 { text += names.map { _ in String(format: "%.5g", rng.normal()) }.joined(separator: ",") + "\n" }
-        let csv = try CSVFile(path: try write(text))
+        let csv = try CSVFile(path: try temporaryCSV(text))
         let fast = try csv.read(numeric: names, strategy: .quoteFree(parts: 3))
         let general = try csv.read(numeric: names, strategy: .general)
         for name in names { #expect(firstDifference(fast.number(name), general.number(name)) == nil, "\(name)") }
@@ -129,7 +124,7 @@ import Testing
 
     @Test func textColumnsOnlyOverSeveralRanges() throws {
         let (text, _, texts) = randomFile(seed: 5, rows: 2000)
-        let csv = try CSVFile(path: try write(text))
+        let csv = try CSVFile(path: try temporaryCSV(text))
         let general = try csv.read(numeric: [], text: texts, strategy: .general)
         let fast = try csv.read(numeric: [], text: texts, strategy: .quoteFree(parts: 6))
         #expect(fast.rowCount == 2000 && fast.numeric.isEmpty)
@@ -137,11 +132,11 @@ import Testing
     }
 
     @Test func aColumnReadAsNumberAndTextAndAFileWithoutRows() throws {
-        let csv = try CSVFile(path: try write("a,b\n1.5,x\n-2,y"))
+        let csv = try CSVFile(path: try temporaryCSV("a,b\n1.5,x\n-2,y"))
         let both = try csv.read(numeric: ["a"], text: ["a", "b"])
         #expect(both.number("a") == [1.5, -2])
         #expect(both.string("a") == ["1.5", "-2"])
-        let empty = try CSVFile(path: try write("a,b\r\n")).read(numeric: ["a"], text: ["b"], strategy: .quoteFree(parts: 3))
+        let empty = try CSVFile(path: try temporaryCSV("a,b\r\n")).read(numeric: ["a"], text: ["b"], strategy: .quoteFree(parts: 3))
         #expect(empty.rowCount == 0 && empty.number("a").isEmpty && empty.string("b").isEmpty)
     }
 
@@ -183,7 +178,7 @@ import Testing
                     text += rng.uniform() < 0.5 ? "\r\n" : "\n"
                 }
             }
-            let path = try write(text)
+            let path = try temporaryCSV(text)
             let expected = CSVError(file: path, line: badLine, column: bad.column, value: bad.value, message: bad.message)
             let csv = try CSVFile(path: path)
             for strategy in [CSVFile.Strategy.general, .quoteFree(parts: 1), .quoteFree(parts: 5)] {
@@ -197,7 +192,7 @@ import Testing
     @Test func theFirstErrorInTheFileIsReportedWhenSeveralRangesFail() throws {
         var text = "a,b\n"
         for r in 0..<1000 { text += r == 300 || r == 900 ? "1,oops\(r)\n" : "\(r),\(r)\n" }
-        let path = try write(text)
+        let path = try temporaryCSV(text)
         #expect(throws: CSVError(file: path, line: 302, column: "b", value: "oops300", message: "not a finite number")) {
             try CSVFile(path: path).read(numeric: ["a", "b"], strategy: .quoteFree(parts: 4))
         }
@@ -209,7 +204,7 @@ import Testing
                        "1e22", "1e23", "1e-22", "1e-23", "123456789e-22", "0.0000000000000000000001", "-0", "+0.0e-0",
                        "9999999999999999999", "00000000000000000001", "1.0000000000000000001", "4.4e+22", "1e-9999"]
         let text = "x\n" + samples.joined(separator: "\n") + "\n"
-        let csv = try CSVFile(path: try write(text))
+        let csv = try CSVFile(path: try temporaryCSV(text))
         let values = try csv.read(numeric: ["x"], strategy: .quoteFree(parts: 1))
         #expect(values.number("x").map(\.bitPattern) == samples.map { parseDouble($0)!.bitPattern })
     }

@@ -3,15 +3,17 @@ import LinAlg
 import Testing
 @testable import Tabular
 
+/// `text` written to a new temporary `.csv` file; returns its path.
+func temporaryCSV(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pom-csv-\(UUID().uuidString).csv").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
 @Suite struct CSVTests {
-    func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pom-csv-\(UUID().uuidString).csv").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
 
     @Test func readsNumericAndTextColumns() throws {
-        let path = try write("y,x,name\n1,0.5,\"Müller, Anna\"\r\n0,-2e-3,\"say \"\"hi\"\"\"\n")
+        let path = try temporaryCSV("y,x,name\n1,0.5,\"Müller, Anna\"\r\n0,-2e-3,\"say \"\"hi\"\"\"\n")
         let cols = try CSVFile(path: path).read(numeric: ["y", "x"], text: ["name"])
         #expect(cols.rowCount == 2)
         #expect(cols.number("y") == [1, 0])
@@ -20,15 +22,15 @@ import Testing
     }
 
     @Test func errorsNameFileLineColumnAndValue() throws {
-        let path = try write("a,b\n1,2\n3,x7\n")
+        let path = try temporaryCSV("a,b\n1,2\n3,x7\n")
         #expect(throws: CSVError(file: path, line: 3, column: "b", value: "x7", message: "not a finite number")) {
             try CSVFile(path: path).read(numeric: ["a", "b"])
         }
-        let missing = try write("a,b\n1,\n")
+        let missing = try temporaryCSV("a,b\n1,\n")
         #expect(throws: CSVError(file: missing, line: 2, column: "b", value: "", message: "missing value; expected a number")) {
             try CSVFile(path: missing).read(numeric: ["b"])
         }
-        let ragged = try write("a,b\n1,2\n1,2,3\n")
+        let ragged = try temporaryCSV("a,b\n1,2\n1,2,3\n")
         #expect(throws: CSVError(file: ragged, line: 3, message: "expected 2 fields as in the header, found 3")) {
             try CSVFile(path: ragged).read(numeric: ["a"])
         }
@@ -53,14 +55,14 @@ import Testing
     @Test func parallelParseMatchesSerial() throws {
         var text = "id,v\n"
         for i in 0..<120_000 { text += "\(i),\(Double(i) * 0.25)\n" }
-        let cols = try CSVFile(path: try write(text)).read(numeric: ["id", "v"])
+        let cols = try CSVFile(path: try temporaryCSV(text)).read(numeric: ["id", "v"])
         #expect(cols.rowCount == 120_000)
         #expect(cols.number("id") == (0..<120_000).map(Double.init))
         #expect(cols.number("v")[119_999] == 119_999 * 0.25)
     }
 
     @Test func lineOfRowCountsBlankLinesAndQuotedLineBreaks() throws {
-        let path = try write("a,b\n1,2\n\n\"x\ny\",3\r\n4,5\n")
+        let path = try temporaryCSV("a,b\n1,2\n\n\"x\ny\",3\r\n4,5\n")
         let csv = try CSVFile(path: path)
         #expect(try csv.read(numeric: ["b"]).rowCount == 3)
         #expect(csv.line(ofRow: 0) == 2)
