@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "PaymentPage", "Orchestrator", "Decisioning", "FeatureStore", "FeatureStoreBackends", "Vocabulary", "Channels", "Flows",
+                "PaymentPage", "Orchestrator", "Decisioning", "Optimizer", "FeatureStore", "FeatureStoreBackends", "Vocabulary", "Channels", "Flows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import FeatureStore
 import Foundation
 import Hummingbird
+import Optimizer
 import Vocabulary
 
 /// An error answer of the JSON API: `{"error": {"code", "message", "field"}}` with an HTTP status.
@@ -23,21 +24,6 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     static func badField(_ field: String, _ message: String) -> APIError { APIError(.badRequest, "invalid_field", message, field: field) }
     static func missing(_ field: String) -> APIError { APIError(.badRequest, "missing_field", "required", field: field) }
-}
-
-/// A JSON value, decoded exactly (a boolean is never a number).
-enum JSONValue: Decodable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
 }
 
 /// A JSON object with typed readers whose errors name the field.

@@ -1,4 +1,5 @@
 import Foundation
+import Optimizer
 import Testing
 import Yams
 @testable import Service
