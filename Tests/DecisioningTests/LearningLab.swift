@@ -59,7 +59,7 @@ enum Lab {
     /// `only`: when set, the interaction columns of the other levels are zeroed (their coefficients stay 0),
     /// e.g. `["weekday=", "hour="]` for interactions with the timing only.
     static func fit(_ data: PolicyData, interactions: [String], l2: Double, weights: [Double]?, families: [String] = [],
-                    only: [String]? = nil) throws -> ActionRewardModel {
+                    only: [String]? = nil, interactionScale: Double = 1) throws -> ActionRewardModel {
         let design = try ActionDesign.fitted(contexts: data.contexts, names: data.featureNames, interactionNames: interactions,
                                              channelFamilies: families)
         var x = ActionRewardRegression.designMatrix(data, design: design)
@@ -68,9 +68,16 @@ enum Lab {
                 for i in 0..<x.rows { x[i, j + 1] = 0 }   // column 0 is the intercept
             }
         }
+        // Interaction columns scaled by s: their ridge penalty becomes λ/s² (main effects keep λ).
+        let interactionColumns = design.featureNames.indices.filter { design.featureNames[$0].contains("×") }
+        if interactionScale != 1 {
+            for j in interactionColumns { for i in 0..<x.rows { x[i, j + 1] *= interactionScale } }
+        }
         let reg = LogisticRegression(l2: l2, solver: .newton, tolerance: 1e-7, maxIterations: 200, standardErrors: false)
         let f = try reg.fit(design: x, labels: data.labels, weights: weights, featureNames: design.featureNames)
-        return ActionRewardModel(design: design, intercept: f.intercept, coefficients: f.coefficients, horizonDays: 7)
+        var coefficients = f.coefficients
+        if interactionScale != 1 { for j in interactionColumns { coefficients[j] *= interactionScale } }
+        return ActionRewardModel(design: design, intercept: f.intercept, coefficients: coefficients, horizonDays: 7)
     }
 
     final class Diag: @unchecked Sendable {
@@ -181,6 +188,21 @@ struct LearningLab {
             let t = Date()
             let m = try Lab.fit(train, interactions: inter, l2: l2, weights: isClean ? clean : nil, families: families)
             print("lab \(name): \(try Lab.evaluate(m).line) [\(Int(Date().timeIntervalSince(t))) s]")
+        }
+        for spec in which where spec.hasPrefix("S") {
+            // S<s>: interactions shrunk harder than the main effects (penalty λ/s² on them), λ = 1.
+            let scale = Double(spec.dropFirst()) ?? 0.3
+            let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
+            let aug = Lab.withColumns(train, world: world, names: Lab.proxyNames) { Lab.proxyColumns($0.contactPoints) }
+            let reachNames = ["reachable_email", "reachable_sms", "reachable_robocall", "reachable_push", "reachable_whatsapp"]
+            let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: 1, weights: nil,
+                                interactionScale: scale)
+            print("lab \(spec) proxies, interactions shrunk: \(try Lab.evaluate(m) { Lab.proxyColumns($0.contactPoints) }.line)")
+            let m2 = try Lab.fit(train, interactions: ["dunning_level"], l2: 1, weights: nil, families: ActionDesign.channelFamilyCandidates,
+                                 interactionScale: scale)
+            print("lab \(spec) families+level, interactions shrunk: \(try Lab.evaluate(m2).line)")
+            let m3 = try Lab.fit(train, interactions: ActionDesign.defaultInteractionNames, l2: 1, weights: nil, interactionScale: scale)
+            print("lab \(spec) default interactions, shrunk: \(try Lab.evaluate(m3).line)")
         }
         for spec in which where spec.hasPrefix("P") {
             // P<l2>: persona proxies from contact data × every action level.
