@@ -529,7 +529,14 @@ public struct CSVFile: Sendable {
     private func parseRecord(_ p: UnsafeBufferPointer<UInt8>, _ cursor: inout Int, limit: Int, _ wanted: Wanted,
                              into chunk: inout Chunk) throws {
         let recordStart = cursor
-        let fields = try CSVFile.parseRecord(p, &cursor, limit: limit, file: path, line: nil)
+        let fields: [Field]
+        do {
+            fields = try CSVFile.parseRecord(p, &cursor, limit: limit, file: path, line: nil)
+        } catch var error as CSVError where error.line == nil {
+            // Quote errors are found while splitting the record; the record's line is known here.
+            error.line = lineNumber(at: recordStart)
+            throw error
+        }
         func fail(_ column: String?, _ value: String?, _ message: String) -> CSVError {
             CSVError(file: path, line: lineNumber(at: recordStart), column: column, value: value, message: message)
         }

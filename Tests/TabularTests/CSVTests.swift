@@ -37,6 +37,17 @@ func temporaryCSV(_ text: String) throws -> String {
         #expect(throws: CSVError.self) { try CSVFile(path: path).read(numeric: ["nope"]) }
     }
 
+    @Test func quoteErrorsNameTheLine() throws {
+        let unclosed = try temporaryCSV("a,b\n1,2\n3,\"4\n")
+        #expect(throws: CSVError(file: unclosed, line: 3, message: "a quoted field is not closed before the end of the file")) {
+            try CSVFile(path: unclosed).read(numeric: ["a", "b"])
+        }
+        let stray = try temporaryCSV("a,b\n1,2\n\"x\"y,4\n5,6\n")
+        #expect(throws: CSVError(file: stray, line: 3, message: "unexpected character after a closing quote")) {
+            try CSVFile(path: stray).read(numeric: ["b"], text: ["a"])
+        }
+    }
+
     @Test func parsesNumbersExactly() throws {
         let samples = ["0", "-0.0", "1", "3.141592653589793", "1e-300", "2.2250738585072014e-308", "123456789012345678901234",
                        "0.1", "7.0e22", "9007199254740993", "+4.5", " 6 ", "1.7976931348623157e308", "5e-324"]
