@@ -7,6 +7,7 @@ extension SQLiteStore: CaseQueue {
     public func apply(_ changes: [TableChange]) async throws {
         try sqliteErrors("") {
             try pool.write { db in
+                var lastUpdate: (table: String, columns: [String], guardColumn: String?, guardCount: Int, statement: Statement)?
                 for change in changes {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
@@ -24,24 +25,34 @@ extension SQLiteStore: CaseQueue {
                             }))
                         }
                     case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
-                        let names = table.keyIndices.map { table.columns[$0].sqlName }
+                        // A planning batch updates one invoice per case with the same few columns: a run of
+                        // updates of one shape shares its statement, and the values are bound directly.
                         let columns = set.keys.sorted()
-                        var sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
-                            + names.map { "\($0) = ?" }.joined(separator: " AND ")
-                        if let onlyIf {
-                            sql += " AND \(table.columns[table.index(onlyIf.column)].sqlName) IN ("
-                                + onlyIf.values.map { _ in "?" }.joined(separator: ", ") + ")"
-                        }
-                        let values: [DatabaseValue] = columns.map { c in
-                            switch set[c]! {
-                            case .null: return .null
-                            case .integer(let v): return v.databaseValue
-                            case .real(let v): return v.databaseValue
-                            case .text(let t): return t.databaseValue
+                        if let last = lastUpdate, last.table == table.name, last.columns == columns, last.guardColumn == onlyIf?.column,
+                           last.guardCount == (onlyIf?.values.count ?? 0) {
+                        } else {
+                            let names = table.keyIndices.map { table.columns[$0].sqlName }
+                            var sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
+                                + names.map { "\($0) = ?" }.joined(separator: " AND ")
+                            if let onlyIf {
+                                sql += " AND \(table.columns[table.index(onlyIf.column)].sqlName) IN ("
+                                    + onlyIf.values.map { _ in "?" }.joined(separator: ", ") + ")"
                             }
-                        } + key.map(\.databaseValue) + (onlyIf?.values ?? []).map(\.databaseValue)
-                        // A run updates one invoice per case with the same few columns: the statement is prepared once.
-                        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
+                            lastUpdate = (table.name, columns, onlyIf?.column, onlyIf?.values.count ?? 0, try db.cachedStatement(sql: sql))
+                        }
+                        let statement = lastUpdate!.statement, st = statement.sqliteStatement
+                        precondition(key.count == table.keyIndices.count, "update of \(table.name): key \(key) has \(key.count) parts")
+                        var k: Int32 = 1
+                        for c in columns { Self.bind(st, k, set[c]!); k += 1 }
+                        for part in key { Self.bind(st, k, .text(part)); k += 1 }
+                        for v in onlyIf?.values ?? [] { Self.bind(st, k, .text(v)); k += 1 }
+                        let rc = sqlite3_step(st)
+                        sqlite3_reset(st)
+                        sqlite3_clear_bindings(st)
+                        if rc != SQLITE_DONE {
+                            throw StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                                                      sql: statement.sql)
+                        }
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let statement = try db.makeStatement(
