@@ -189,36 +189,36 @@ struct LearningLab {
             let m = try Lab.fit(train, interactions: inter, l2: l2, weights: isClean ? clean : nil, families: families)
             print("lab \(name): \(try Lab.evaluate(m).line) [\(Int(Date().timeIntervalSince(t))) s]")
         }
-        for spec in which where spec.hasPrefix("S") {
-            // S<s>: interactions shrunk harder than the main effects (penalty λ/s² on them), λ = 1.
-            let scale = Double(spec.dropFirst()) ?? 0.3
+        if which.contains(where: { $0.hasPrefix("S") || $0.hasPrefix("P") }) {
+            // Persona proxies from the simulated contact data, as extra context columns.
             let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
             let aug = Lab.withColumns(train, world: world, names: Lab.proxyNames) { Lab.proxyColumns($0.contactPoints) }
             let reachNames = ["reachable_email", "reachable_sms", "reachable_robocall", "reachable_push", "reachable_whatsapp"]
-            let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: 1, weights: nil,
-                                interactionScale: scale)
-            print("lab \(spec) proxies, interactions shrunk: \(try Lab.evaluate(m) { Lab.proxyColumns($0.contactPoints) }.line)")
-            let m2 = try Lab.fit(train, interactions: ["dunning_level"], l2: 1, weights: nil, families: ActionDesign.channelFamilyCandidates,
-                                 interactionScale: scale)
-            print("lab \(spec) families+level, interactions shrunk: \(try Lab.evaluate(m2).line)")
-            let m3 = try Lab.fit(train, interactions: ActionDesign.defaultInteractionNames, l2: 1, weights: nil, interactionScale: scale)
-            print("lab \(spec) default interactions, shrunk: \(try Lab.evaluate(m3).line)")
-        }
-        for spec in which where spec.hasPrefix("P") {
-            // P<l2>: persona proxies from contact data × every action level.
-            let l2 = Double(spec.dropFirst()) ?? 3
-            let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
-            let aug = Lab.withColumns(train, world: world, names: Lab.proxyNames) { Lab.proxyColumns($0.contactPoints) }
-            let reachNames = ["reachable_email", "reachable_sms", "reachable_robocall", "reachable_push", "reachable_whatsapp"]
-            let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: l2, weights: nil)
-            let diag = try Lab.evaluate(m) { Lab.proxyColumns($0.contactPoints) }
-            print("lab \(spec) proxies: \(diag.line)")
-            let m2 = try Lab.fit(aug, interactions: Lab.proxyNames + ["reachable_push", "reachable_whatsapp", "dunning_level"], l2: l2, weights: nil)
-            print("lab \(spec) proxies (landline, business, push, whatsapp): \(try Lab.evaluate(m2) { Lab.proxyColumns($0.contactPoints) }.line)")
-            let m3 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["weekday=", "hour="])
-            print("lab \(spec) proxies × timing only: \(try Lab.evaluate(m3) { Lab.proxyColumns($0.contactPoints) }.line)")
-            let m4 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["hour="])
-            print("lab \(spec) proxies × hour only: \(try Lab.evaluate(m4) { Lab.proxyColumns($0.contactPoints) }.line)")
+            let proxies: (CustomerTimeline) -> [Double] = { Lab.proxyColumns($0.contactPoints) }
+            for spec in which where spec.hasPrefix("S") {
+                // S<s>: interactions shrunk harder than the main effects (penalty λ/s² on them), λ = 1.
+                let scale = Double(spec.dropFirst()) ?? 0.3
+                let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: 1, weights: nil,
+                                    interactionScale: scale)
+                print("lab \(spec) proxies, interactions shrunk: \(try Lab.evaluate(m, extra: proxies).line)")
+                let m2 = try Lab.fit(train, interactions: ["dunning_level"], l2: 1, weights: nil, families: ActionDesign.channelFamilyCandidates,
+                                     interactionScale: scale)
+                print("lab \(spec) families+level, interactions shrunk: \(try Lab.evaluate(m2).line)")
+                let m3 = try Lab.fit(train, interactions: ActionDesign.defaultInteractionNames, l2: 1, weights: nil, interactionScale: scale)
+                print("lab \(spec) default interactions, shrunk: \(try Lab.evaluate(m3).line)")
+            }
+            for spec in which where spec.hasPrefix("P") {
+                // P<l2>: persona proxies × every action level, × the timing levels, × the hour levels.
+                let l2 = Double(spec.dropFirst()) ?? 3
+                let m = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames + ["dunning_level"], l2: l2, weights: nil)
+                print("lab \(spec) proxies: \(try Lab.evaluate(m, extra: proxies).line)")
+                let m2 = try Lab.fit(aug, interactions: Lab.proxyNames + ["reachable_push", "reachable_whatsapp", "dunning_level"], l2: l2, weights: nil)
+                print("lab \(spec) proxies (landline, business, push, whatsapp): \(try Lab.evaluate(m2, extra: proxies).line)")
+                let m3 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["weekday=", "hour="])
+                print("lab \(spec) proxies × timing only: \(try Lab.evaluate(m3, extra: proxies).line)")
+                let m4 = try Lab.fit(aug, interactions: Lab.proxyNames + reachNames, l2: l2, weights: nil, only: ["hour="])
+                print("lab \(spec) proxies × hour only: \(try Lab.evaluate(m4, extra: proxies).line)")
+            }
         }
         if which.contains("V2") || which.contains("V2T") || which.contains("V3") {
             let world = World(config: SimulationConfig(customers: 8000, days: 120, seed: 2026))
