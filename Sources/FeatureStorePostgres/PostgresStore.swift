@@ -456,6 +456,15 @@ public final class PostgresStore: Store {
     public func close() async throws {
         try await postgresErrors("close") { try await connection.close() }
     }
+
+    /// A store dropped without `close()` (an error path, a failing test) still closes its
+    /// connection; the close keeps the connection alive until the socket is shut.
+    deinit {
+        let connection = self.connection
+        if !connection.isClosed {
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+    }
 }
 
 /// An SQL identifier in double quotes.

@@ -25,6 +25,21 @@ struct StoreSchemaTests {
         try await store.close()
     }
 
+    @Test("A store dropped without close() closes its connection (a failed test or an error path does not crash the process)",
+          arguments: Backend.allCases)
+    func droppedStoreCloses(_ backend: Backend) async throws {
+        var store: (any CaseQueue)? = try await freshStore(backend)
+        #expect(try await store!.count(Schema.customers) == 0)
+        store = nil
+        // postgres-nio asserts that a connection is closed when it is deinitialised; the store's deinit
+        // closes it and keeps it alive until the socket is shut. A second store still works meanwhile.
+        let other = try await freshStore(backend)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await other.count(Schema.customers) == 0)
+        try await other.close()
+        #expect(store == nil)
+    }
+
     @Test("An edited or unknown migration is refused")
     func editedMigrations() throws {
         let known = [Migration(version: 1, name: "a", sql: "CREATE TABLE a (x INTEGER)"),
