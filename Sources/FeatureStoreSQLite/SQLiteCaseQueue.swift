@@ -7,7 +7,7 @@ extension SQLiteStore: CaseQueue {
     public func apply(_ changes: [TableChange]) async throws {
         try sqliteErrors("") {
             try pool.write { db in
-                var lastUpdate: (table: String, columns: [String], guardColumn: String?, guardCount: Int, statement: Statement)?
+                var lastUpdate: (shape: UpdateShape, statement: Statement)?
                 for change in changes {
                     switch change {
                     case .upsert(let batch) where !batch.rows.isEmpty:
@@ -27,32 +27,31 @@ extension SQLiteStore: CaseQueue {
                     case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
                         // A planning batch updates one invoice per case with the same few columns: a run of
                         // updates of one shape shares its statement, and the values are bound directly.
-                        let columns = set.keys.sorted()
-                        if let last = lastUpdate, last.table == table.name, last.columns == columns, last.guardColumn == onlyIf?.column,
-                           last.guardCount == (onlyIf?.values.count ?? 0) {
-                        } else {
+                        let shape = UpdateShape(table: table.name, columns: set.keys.sorted(), guardColumn: onlyIf?.column,
+                                                guardCount: onlyIf?.values.count ?? 0)
+                        if lastUpdate?.shape != shape {
                             let names = table.keyIndices.map { table.columns[$0].sqlName }
-                            var sql = "UPDATE \(table.name) SET " + columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
+                            var sql = "UPDATE \(table.name) SET " + shape.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
                                 + names.map { "\($0) = ?" }.joined(separator: " AND ")
                             if let onlyIf {
                                 sql += " AND \(table.columns[table.index(onlyIf.column)].sqlName) IN ("
                                     + onlyIf.values.map { _ in "?" }.joined(separator: ", ") + ")"
                             }
-                            lastUpdate = (table.name, columns, onlyIf?.column, onlyIf?.values.count ?? 0, try db.cachedStatement(sql: sql))
+                            lastUpdate = (shape, try db.cachedStatement(sql: sql))
                         }
                         let statement = lastUpdate!.statement, st = statement.sqliteStatement
                         precondition(key.count == table.keyIndices.count, "update of \(table.name): key \(key) has \(key.count) parts")
                         var k: Int32 = 1
-                        for c in columns { Self.bind(st, k, set[c]!); k += 1 }
+                        for c in shape.columns { Self.bind(st, k, set[c]!); k += 1 }
                         for part in key { Self.bind(st, k, .text(part)); k += 1 }
                         for v in onlyIf?.values ?? [] { Self.bind(st, k, .text(v)); k += 1 }
                         let rc = sqlite3_step(st)
-                        sqlite3_reset(st)
-                        sqlite3_clear_bindings(st)
                         if rc != SQLITE_DONE {
-                            throw StoreError.database(backend: "SQLite", code: String(rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                                                      sql: statement.sql)
+                            let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
+                            sqlite3_reset(st)
+                            throw StoreError.database(backend: "SQLite", code: String(rc), message: message, sql: statement.sql)
                         }
+                        sqlite3_reset(st)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         let statement = try db.makeStatement(
@@ -152,4 +151,12 @@ public enum SQLiteSnapshot {
             try queue.close()
         }
     }
+}
+
+/// What an `UPDATE` statement of `apply` depends on: consecutive updates of one shape share it.
+struct UpdateShape: Equatable {
+    var table: String
+    var columns: [String]
+    var guardColumn: String?
+    var guardCount: Int
 }

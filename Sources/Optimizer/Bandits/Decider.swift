@@ -161,8 +161,9 @@ public struct CandidateScores: Sendable {
 /// print(decision.candidate, decision.propensity, decision.explanation.summary)
 /// ```
 /// Complexity per decision: `O(G·p²)` for the block quadratic forms (LinUCB, Thompson sampling;
-/// their base parts as three `dgemv` over all arms) or `O(G·p)` (ε-greedy, softmax), plus `O(n)` over the `n ≤ 757` allowed candidates; Thompson
-/// sampling adds `O(M·(G·B² + n))` for `M` propensity draws.
+/// their base parts as three `dgemv` over all arms) or `O(G·p)` (ε-greedy, softmax), plus `O(n)`
+/// over the `n ≤ 757` allowed candidates; Thompson sampling adds `O(M·(G·B² + n))` for `M`
+/// propensity draws.
 public struct BanditDecider: Sendable {
     public let policy: BanditPolicy
     public let posterior: BanditPosterior
