@@ -337,7 +337,7 @@ public struct BanditDecider: Sendable {
         // zeroed here; unused arms are never read, so the rest is left as it comes.
         let quadCount = needQ ? armCount * st * st : 0
         var quad = [Double](unsafeUninitializedCapacity: quadCount) { q, count in
-            for g in usedArms where needQ {
+            for g in needQ ? usedArms : [] {
                 let qb = g &* st &* st
                 for a in 0..<st { q[qb &+ a &+ nb &* st] = 0; q[qb &+ nb &+ a &* st] = 0 }
             }
