@@ -86,22 +86,7 @@ public final class Orchestrator: Sendable {
         var clock = PhaseClock(configuration.phaseObserver)
         if configuration.enrol && only == nil { (summary.enrolled, summary.unassigned) = try await enrol(asOf: asOf) }
         clock.lap("enrol")
-        var rounds: [CaseKey: Int] = [:]
-        while true {
-            let leaseUntil = micros(asOf.addingTimeInterval(configuration.leaseSeconds))
-            let rows = try await store.claim(Schema.caseStates, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
-                                             leaseUntil: leaseUntil, now: micros(asOf), limit: configuration.batchSize, customers: only)
-            clock.lap("claim")
-            if rows.isEmpty { break }
-            for row in rows {
-                let key = CaseKey(customerId: Schema.caseStates.value(row, "customer_id").text!,
-                                  invoiceId: Schema.caseStates.value(row, "invoice_id").text!)
-                rounds[key, default: 0] += 1
-                if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
-            }
-            try await plan(rows, asOf: asOf, runId: runId, summary: &summary)
-            clock = PhaseClock(configuration.phaseObserver)
-        }
+        try await planDueCases(asOf: asOf, runId: runId, customers: only, summary: &summary)
         try await dispatch(asOf: asOf, customers: only, summary: &summary)
         try await router.flush()
         try await store.apply([.upsert(TableRows(table: Schema.runs, rows: [[
@@ -111,6 +96,92 @@ public final class Orchestrator: Sendable {
             .integer(Int64(summary.failed)),
         ]]))])
         return summary
+    }
+
+    // MARK: Planning
+
+    /// Claims the due cases batch by batch, plans each batch and writes it in one transaction.
+    ///
+    /// With `RunConfiguration.overlapPlanWrites` a batch's transaction runs while the next batch
+    /// (claimed just before it: SQLite has one writer, and a claim beside the reads slows both) is
+    /// read and planned on the cores. The next batch's cases of customers in the batch being
+    /// written wait for its commit before they are read, so they see its messages, contact points
+    /// and contact-cap sends as they would one batch after the other; the other customers' rows
+    /// that write does not touch.
+    func planDueCases(asOf: Date, runId: String, customers only: [String]?, summary: inout RunSummary) async throws {
+        let ct = Schema.caseStates
+        let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
+        let observer = configuration.phaseObserver
+        let (store, worker, limit, leaseSeconds) = (store, configuration.worker, configuration.batchSize, configuration.leaseSeconds)
+        let claim: @Sendable () async throws -> [[Value]] = {
+            var clock = PhaseClock(observer)
+            let rows = try await store.claim(ct, dueColumn: "next_due_at", dueBy: micros(asOf), owner: worker,
+                                             leaseUntil: micros(asOf.addingTimeInterval(leaseSeconds)), now: micros(asOf), limit: limit,
+                                             customers: only)
+            clock.lap("claim")
+            return rows
+        }
+        func customer(_ row: [Value]) -> String { ct.value(row, "customer_id").text! }
+        var rounds: [CaseKey: Int] = [:]
+        var writing: Task<Void, any Error>?
+        var writingCustomers: Set<String> = []
+        func finishWrite() async throws {
+            guard let previous = writing else { return }
+            writing = nil
+            writingCustomers = []
+            var clock = PhaseClock(observer)
+            try await previous.value
+            clock.lap("plan.wait")
+        }
+        do {
+            var rows = try await claim()
+            while true {
+                if rows.isEmpty {
+                    guard writing != nil else { break }
+                    // The batch being written may leave cases due again today: claim once more after it.
+                    try await finishWrite()
+                    rows = try await claim()
+                    continue
+                }
+                for row in rows {
+                    let key = CaseKey(customerId: customer(row), invoiceId: ct.value(row, "invoice_id").text!)
+                    rounds[key, default: 0] += 1
+                    if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
+                }
+                guard configuration.overlapPlanWrites else {
+                    let (writes, part) = try await prepare(rows, asOf: asOf, runId: runId, base: base)
+                    summary.add(part)
+                    var clock = PhaseClock(observer)
+                    try await store.apply(writes.changes)
+                    clock.lap("plan.write")
+                    rows = try await claim()
+                    continue
+                }
+                let waits = writingCustomers.isEmpty ? [] : rows.filter { writingCustomers.contains(customer($0)) }
+                let now = waits.isEmpty ? rows : rows.filter { !writingCustomers.contains(customer($0)) }
+                var (writes, part) = try await prepare(now, asOf: asOf, runId: runId, base: base)
+                try await finishWrite()
+                if !waits.isEmpty {
+                    let (more, morePart) = try await prepare(waits, asOf: asOf, runId: runId, base: base)
+                    writes.append(more)
+                    part.add(morePart)
+                }
+                summary.add(part)
+                let next = try await claim()
+                let changes = writes.changes
+                writing = Task {
+                    var clock = PhaseClock(observer)
+                    try await store.apply(changes)
+                    clock.lap("plan.write")
+                }
+                writingCustomers = Set(rows.map(customer))
+                rows = next
+            }
+        } catch {
+            // No write may outlive the run.
+            _ = try? await writing?.value
+            throw error
+        }
     }
 
     // MARK: Enrolment

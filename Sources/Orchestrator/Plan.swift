@@ -62,8 +62,10 @@ enum StepOutcome {
 }
 
 extension Orchestrator {
-    /// Plans a claimed batch of cases and writes the result in one transaction.
-    func plan(_ rows: [[Value]], asOf: Date, runId: String, summary: inout RunSummary) async throws {
+    /// Reads what a claimed batch of cases needs and plans it: the rows its one transaction writes,
+    /// and what the cases came to (counted from `base`).
+    func prepare(_ rows: [[Value]], asOf: Date, runId: String, base: RunSummary) async throws -> (PlanWrites, RunSummary) {
+        guard !rows.isEmpty else { return (PlanWrites(), base) }
         let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints, mt = Schema.messages
         var clock = PhaseClock(configuration.phaseObserver)
         let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
@@ -102,7 +104,6 @@ extension Orchestrator {
         let parts = rows.count >= Self.parallelPlanRows ? min(configuration.threads, rows.count / (Self.parallelPlanRows / 2)) : 1
         let groups = parts > 1 ? Self.byCustomer(keys, parts: parts) : [Array(rows.indices)]
         let planned = ResultSlots<Result<(PlanWrites, RunSummary), any Error>>(count: groups.count)
-        let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
         let (invoicesRead, customersRead, pointsRead, sendsRead, contextsRead) = (invoices, customers, points, sends, contexts)
         let work: @Sendable (Int) -> Void = { g in
             planned.set(g, Result {
@@ -116,15 +117,14 @@ extension Orchestrator {
             })
         }
         if groups.count == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: groups.count, execute: work) }
-        var writes = PlanWrites()
+        var writes = PlanWrites(), summary = base
         for g in groups.indices {
             let (w, part) = try planned.get(g).get()
             writes.append(w)
             summary.add(part)
         }
         clock.lap("plan.compute")
-        try await store.apply(writes.changes)
-        clock.lap("plan.write")
+        return (writes, summary)
     }
 
     /// Batches from which planning runs on more than one core (at least half of it per core).

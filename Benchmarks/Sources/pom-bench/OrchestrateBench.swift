@@ -118,6 +118,8 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
         let phases = PhaseTotals()
         var configuration = RunConfiguration()
         configuration.phaseObserver = { phase, seconds in phases.add(phase, seconds) }
+        // POM_BENCH_ORCHESTRATE_OVERLAP=0 writes each planned batch before the next is claimed.
+        configuration.overlapPlanWrites = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_OVERLAP"] != "0"
         let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
                                         templates: try TemplateCatalogue.bundled(), configuration: configuration)
         resetPeakRSS()
