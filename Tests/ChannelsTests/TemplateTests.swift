@@ -86,6 +86,19 @@ struct TemplateTests {
         }
     }
 
+    @Test("splitting paragraphs and filling placeholders in one pass give what Foundation's components and replacingOccurrences give")
+    func onePassHelpersMatchFoundation() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = ["a", "ü", " ", "\n", "\n\n", "\n\n\n", "{", "}", "{amount}", "{symbol}", "{name}", "€", "😀"]
+        var samples = ["", "\n\n", "a\n\nb", "{amount} {symbol}", "{symbol}{amount}", "{{amount}}"]
+        for _ in 0..<500 { samples.append((0..<Int.random(in: 0...16, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()) }
+        for sample in samples {
+            #expect(TemplateCatalogue.paragraphTexts(sample).map(String.init) == sample.components(separatedBy: "\n\n"), "\(sample.debugDescription)")
+            let filled = sample.replacingOccurrences(of: "{amount}", with: "1.234,56").replacingOccurrences(of: "{symbol}", with: "€")
+            #expect(LocaleFormat.fill(sample, ["{amount}": "1.234,56", "{symbol}": "€"]) == filled, "\(sample.debugDescription)")
+        }
+    }
+
     @Test("amounts and dates are written per locale")
     func localeFormats() throws {
         let c = try TemplateCatalogue.bundled()

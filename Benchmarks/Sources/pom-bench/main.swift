@@ -15,6 +15,7 @@ let groups: [(name: String, run: () throws -> [BenchResult])] = [
     ("csv", csvBenchmarks),
     ("policy", policyBenchmarks),
     ("orchestrate", orchestrateBenchmarks),
+    ("templates", templateBenchmarks),
 ]
 
 BLASRuntime.selectFastKernel()

@@ -47,7 +47,26 @@ public struct LocaleFormat: Sendable, Hashable {
         }
         if negative { number = "-" + number }
         let symbol = currencySymbols[currency] ?? currency
-        return currencyPattern.replacingOccurrences(of: "{amount}", with: number).replacingOccurrences(of: "{symbol}", with: symbol)
+        return Self.fill(currencyPattern, ["{amount}": number, "{symbol}": symbol])
+    }
+
+    /// `pattern` with every occurrence of each placeholder of `values` replaced, in one pass (this
+    /// runs for every message a run sends; Foundation's `replacingOccurrences` took several times longer).
+    static func fill(_ pattern: String, _ values: KeyValuePairs<String, String>) -> String {
+        var out = ""
+        var rest = pattern[...]
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            if let (placeholder, value) = values.first(where: { rest[open...].hasPrefix($0.key) }) {
+                out += value
+                rest = rest[rest.index(open, offsetBy: placeholder.count)...]
+            } else {
+                out.append("{")
+                rest = rest[rest.index(after: open)...]
+            }
+        }
+        out += rest
+        return out
     }
 
     /// `date` in the locale's pattern, e.g. `15.03.2026` (de) or `15 March 2026` (en).
@@ -75,7 +94,7 @@ public struct LocaleFormat: Sendable, Hashable {
     /// The greeting line for `name` (anonymous when `nil` or blank).
     public func salutation(name: String?) -> String {
         guard let name, !name.trimmingCharacters(in: .whitespaces).isEmpty else { return salutationAnonymous }
-        return salutationNamed.replacingOccurrences(of: "{name}", with: name)
+        return Self.fill(salutationNamed, ["{name}": name])
     }
 
     static let fields: Set<String> = ["language", "decimal_separator", "grouping_separator", "currency_pattern", "currency_symbols",

@@ -304,12 +304,32 @@ public struct TemplateCatalogue: Sendable {
                                            "creditor_name"]
 
     static func layoutValues(subject: String, text: String, language: String, format: LocaleFormat, data: CaseData) -> [String: Any] {
-        let paragraphs: [[String: Any]] = text.components(separatedBy: "\n\n").map { para in
+        let paragraphs: [[String: Any]] = paragraphTexts(text).map { para in
             let lines = para.split(separator: "\n", omittingEmptySubsequences: false)
             return ["lines": lines.enumerated().map { ["text": String($0.element), "first": $0.offset == 0] as [String: Any] }]
         }
         return ["lang": language, "subject": subject, "paragraphs": paragraphs, "payment_link": data.paymentLink,
                 "pay_button": format.payButton, "creditor_name": data.creditorName]
+    }
+
+    /// The parts of `text` between blank lines: `text.components(separatedBy: "\n\n")`, in one pass
+    /// over the UTF-8 bytes.
+    static func paragraphTexts(_ text: String) -> [Substring] {
+        var parts: [Substring] = []
+        let bytes = text.utf8
+        var start = bytes.startIndex, i = start
+        while i != bytes.endIndex {
+            let next = bytes.index(after: i)
+            if bytes[i] == 0x0A, next != bytes.endIndex, bytes[next] == 0x0A {
+                parts.append(text[start..<i])
+                i = bytes.index(after: next)
+                start = i
+            } else {
+                i = next
+            }
+        }
+        parts.append(text[start...])
+        return parts
     }
 
     static let letterLayoutNames: Set<String> = layoutNames.union(["address", "qr_svg"])
@@ -359,30 +379,34 @@ public struct TemplateCatalogue: Sendable {
             while let head = text.unicodeScalars.first, isSpace(head) { text.unicodeScalars.removeFirst() }
             return text
         }
-        // Trailing spaces and tabs off every line; empty lines at the start and the end dropped.
-        var lines: [Substring.UnicodeScalarView] = []
-        var start = scalars.startIndex
-        var i = start
-        while i != scalars.endIndex {
-            if scalars[i] == "\n" {
-                lines.append(scalars[start..<i])
-                start = scalars.index(after: i)
+        // Trailing spaces and tabs off every line; empty lines at the start and the end dropped. Over
+        // the UTF-8 bytes: newline, space and tab never occur inside a multi-byte sequence.
+        var text = s
+        return text.withUTF8 { bytes in
+            var lines: [Range<Int>] = []
+            var start = 0
+            for i in bytes.indices where bytes[i] == 0x0A {
+                lines.append(start..<i)
+                start = i + 1
             }
-            i = scalars.index(after: i)
+            lines.append(start..<bytes.count)
+            for k in lines.indices {
+                var end = lines[k].upperBound
+                while end > lines[k].lowerBound, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+                lines[k] = lines[k].lowerBound..<end
+            }
+            let first = lines.firstIndex { !$0.isEmpty } ?? lines.endIndex
+            let last = lines.lastIndex { !$0.isEmpty } ?? -1
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            if first <= last {
+                for k in first...last {
+                    if k > first { out.append(0x0A) }
+                    out.append(contentsOf: bytes[lines[k]])
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
         }
-        lines.append(scalars[start..<scalars.endIndex])
-        var trimmed = lines.map { line -> Substring.UnicodeScalarView in
-            var l = line
-            while let last = l.last, last == " " || last == "\t" { l.removeLast() }
-            return l
-        }
-        while trimmed.first?.isEmpty == true { trimmed.removeFirst() }
-        while trimmed.last?.isEmpty == true { trimmed.removeLast() }
-        for (k, line) in trimmed.enumerated() {
-            if k > 0 { out.append("\n") }
-            out.append(contentsOf: line)
-        }
-        return String(out)
     }
 
     /// Compiles a template text field after checking its tags.
