@@ -181,7 +181,11 @@ public struct StoreTable: Sendable, Hashable {
     /// Record file name inside an import/export directory.
     public var file: String
     public var format: RecordFileFormat
-    public var columns: [StoreColumn]
+    public var columns: [StoreColumn] {
+        didSet { positions = Self.positions(columns) }
+    }
+    /// Column name → position: `index(_:)` runs several times per row a run plans.
+    private var positions: [String: Int]
     /// Primary-key columns (file names). Every large table's key starts with `customer_id`, the
     /// distribution column (SPEC §7).
     public var key: [String]
@@ -196,14 +200,19 @@ public struct StoreTable: Sendable, Hashable {
         self.file = file
         self.format = format
         self.columns = columns
+        self.positions = Self.positions(columns)
         self.key = key
         self.idColumn = idColumn
         self.unique = unique
     }
 
+    private static func positions(_ columns: [StoreColumn]) -> [String: Int] {
+        Dictionary(columns.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The position of column `name` (a programming error when absent).
     public func index(_ name: String) -> Int {
-        guard let i = columns.firstIndex(where: { $0.name == name }) else {
+        guard let i = positions[name] else {
             preconditionFailure("table \(self.name) has no column \(name)")
         }
         return i
