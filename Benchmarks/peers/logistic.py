@@ -11,6 +11,7 @@ Run with the peers' environment:
   python3 Benchmarks/peers/logistic.py [--json] [--quick] [--skip-fits] [--skip-statsmodels] [--skip-csv]
 The fits report to pom-bench's group `logistic`, the CSV parse to its group `csv`.
 """
+import csv as csv_module
 import os
 import resource
 import tempfile
@@ -118,6 +119,31 @@ def csv(report):
         report.result(f"pandas/read_csv {size / 1e6:.0f} MB, {rows} x {cols} numeric", t, 3, size / t / 1e6, "MB/s",
                       note, text=f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols}: {t:.4f} s (median of 3), "
                                  f"{size / t / 1e6:.0f} MB/s, {note}")
+
+        # The same columns and a quoted text column (names with commas, some with a doubled quote).
+        surnames = ["Müller", "Schmidt", "Dupont", 'O"Brien', "van der Berg", "Smith"]
+        frame = pd.DataFrame(data, columns=[f"c{j}" for j in range(cols)])
+        frame["name"] = [f"{surnames[i % len(surnames)]}, customer {i}" for i in range(rows)]
+        quoted = os.path.join(d, "quoted.csv")
+        frame.to_csv(quoted, index=False, float_format="%.6f", quoting=csv_module.QUOTE_MINIMAL)
+        del frame
+        size = os.path.getsize(quoted)
+        dtypes = {f"c{j}": np.float64 for j in range(cols)}
+        dtypes["name"] = str
+        times = []
+        cpu = time.process_time()
+        for _ in range(3):
+            start = time.perf_counter()
+            parsed = pd.read_csv(quoted, dtype=dtypes)
+            times.append(time.perf_counter() - start)
+            assert len(parsed) == rows and parsed["name"][3] == 'O"Brien, customer 3'
+        cpu = (time.process_time() - cpu) / 3
+        t = float(np.median(times))
+        note = f"{cpu:.2f} CPU s per parse = {size / cpu / 1e6:.0f} MB per CPU second"
+        report.result(f"pandas/read_csv {size / 1e6:.0f} MB, {rows} x {cols} numeric + a quoted text column", t, 3,
+                      size / t / 1e6, "MB/s", note,
+                      text=f"pandas read_csv {size / 1e6:.0f} MB, {rows} x {cols} + quoted text: {t:.4f} s (median of 3), "
+                           f"{size / t / 1e6:.0f} MB/s, {note}")
 
 
 if __name__ == "__main__":

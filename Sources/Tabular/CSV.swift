@@ -116,11 +116,11 @@ public struct CSVFile: Sendable {
 
     /// How `read` parses the body: chosen from the file, or forced (tests compare the two paths).
     enum Strategy {
-        /// The quote-free path for files without double quotes (on ranges of at least 1 MiB, up to
-        /// four per core); the general path for files with quotes.
+        /// The quote-free path for files without double quotes, the general path for files with
+        /// quotes; both on ranges of at least 1 MiB, up to four per core.
         case automatic
-        /// The general record-by-record path on one range, quotes or not.
-        case general
+        /// The general record-by-record path on `parts` ranges, quotes or not.
+        case general(parts: Int)
         /// The quote-free path on `parts` ranges cut at line ends (the file must have no quotes).
         case quoteFree(parts: Int)
     }
@@ -133,11 +133,11 @@ public struct CSVFile: Sendable {
         let parts: Int
         switch strategy {
         case .automatic where distinct:
-            // Ranges of at least 1 MiB, a few per core so that a core slowed by other work is made up for.
-            let cores = ProcessInfo.processInfo.activeProcessorCount
-            parts = Swift.max(1, Swift.min(4 * cores, (bytes.count - bodyStart) >> 20))
-        case .automatic, .general:
-            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
+            parts = automaticParts
+        case .automatic:
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex, parts: automaticParts)
+        case .general(let n):
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex, parts: n)
         case .quoteFree(let n):
             precondition(n >= 1 && distinct, "CSVFile.read: quoteFree(parts: \(n)) needs a part and distinct columns")
             parts = n
@@ -153,25 +153,55 @@ public struct CSVFile: Sendable {
         }
         if survey.contains(where: \.quote) {
             guard case .automatic = strategy else { preconditionFailure("CSVFile.read: quoteFree on a file with quotes") }
-            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex)
+            return try readGeneral(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex, parts: parts)
         }
         return try readQuoteFree(numeric: numeric, text: text, numericIndex: numericIndex, textIndex: textIndex,
                                  ranges: ranges, bounds: survey.map(\.lines))
     }
 
-    /// The general path: one range, record by record (`parseRecord`), quotes allowed.
-    private func readGeneral(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int]) throws -> CSVColumns {
-        let chunk = try parse(bodyStart..<bytes.count, numericIndex: numericIndex, textIndex: textIndex)
-        var result = CSVColumns(file: path, rowCount: chunk.rows, numeric: [:], text: [:])
-        for (k, name) in numeric.enumerated() { result.numeric[name] = chunk.numeric[k] }
-        for (k, name) in text.enumerated() { result.text[name] = chunk.text[k] }
+    /// Ranges of at least 1 MiB, a few per core so that a core slowed by other work is made up for.
+    private var automaticParts: Int {
+        Swift.max(1, Swift.min(4 * ProcessInfo.processInfo.activeProcessorCount, (bytes.count - bodyStart) >> 20))
+    }
+
+    /// The general path, record by record (`parseRecord`), quotes allowed, on `parts` ranges in
+    /// parallel. The ranges are cut at line ends, and each is parsed as if a record started there;
+    /// a quoted field can span lines, though, so a range's parse counts only where the record
+    /// before it really ended: each range's last record is read to its end past the cut, and a
+    /// range whose start that end does not match is parsed again from the right place (in order,
+    /// after the others). Results and errors are those of one pass over the file.
+    private func readGeneral(numeric: [String], text: [String], numericIndex: [Int], textIndex: [Int], parts: Int) throws -> CSVColumns {
+        let ranges = splitAtLines(parts: parts)
+        let guesses = try perform(ranges.count) { k in
+            Result { try self.parse(from: ranges[k].lowerBound, to: ranges[k].upperBound, numericIndex: numericIndex, textIndex: textIndex) }
+                .mapError { $0 as! CSVError }
+        }
+        var chunks: [Chunk] = []
+        var next = bodyStart
+        for (k, range) in ranges.enumerated() where next < range.upperBound {
+            let (chunk, end) = next == range.lowerBound
+                ? try guesses[k].get()
+                : try parse(from: next, to: range.upperBound, numericIndex: numericIndex, textIndex: textIndex)
+            chunks.append(chunk)
+            next = end
+        }
+        var result = CSVColumns(file: path, rowCount: chunks.reduce(0) { $0 + $1.rows }, numeric: [:], text: [:])
+        for (k, name) in numeric.enumerated() {
+            result.numeric[name] = chunks.count == 1 ? chunks[0].numeric[k] : Array(chunks.map { $0.numeric[k] }.joined())
+        }
+        for (k, name) in text.enumerated() {
+            result.text[name] = chunks.count == 1 ? chunks[0].text[k] : Array(chunks.map { $0.text[k] }.joined())
+        }
         return result
     }
 
-    struct Chunk: Sendable {
+    struct Chunk: @unchecked Sendable {
         var rows = 0
         var numeric: [[Double]]
         var text: [[String]]
+        /// The fields of the record being parsed (reused from record to record; spans point into
+        /// the file's bytes while they are parsed, and are cleared before the chunk is returned).
+        var fields: [Field] = []
     }
 
     private func splitAtLines(parts: Int) -> [Range<Int>] {
@@ -489,23 +519,28 @@ public struct CSVFile: Sendable {
         }
     }
 
-    /// The general path over `range`: record by record through `parseRecord`.
-    private func parse(_ range: Range<Int>, numericIndex: [Int], textIndex: [Int]) throws -> Chunk {
+    /// The general path: the records starting in `start..<stop`, record by record through
+    /// `parseRecord`, the last of them read to its end however far past `stop` it goes.
+    /// - Returns: the records' wanted fields, and where the next record starts.
+    private func parse(from start: Int, to stop: Int, numericIndex: [Int], textIndex: [Int]) throws -> (Chunk, Int) {
         var chunk = Chunk(numeric: Array(repeating: [], count: numericIndex.count), text: Array(repeating: [], count: textIndex.count))
         let wanted = Wanted(width: header.count, numericIndex: numericIndex, textIndex: textIndex)
-        let estimate = range.count / Swift.max(8, header.count * 4)
+        let estimate = (stop - start) / Swift.max(8, header.count * 4)
         for k in chunk.numeric.indices { chunk.numeric[k].reserveCapacity(estimate) }
-        try bytes.withUnsafeBytes { raw in
+        let end = bytes.count
+        let next = try bytes.withUnsafeBytes { raw in
             let p = raw.bindMemory(to: UInt8.self)
-            var cursor = range.lowerBound
-            while cursor < range.upperBound {
+            var cursor = start
+            while cursor < stop {
                 // A blank line (or the final newline) ends nothing: skip it.
                 if p[cursor] == UInt8(ascii: "\n") { cursor += 1; continue }
-                if p[cursor] == UInt8(ascii: "\r") && cursor + 1 < range.upperBound && p[cursor + 1] == UInt8(ascii: "\n") { cursor += 2; continue }
-                try parseRecord(p, &cursor, limit: range.upperBound, wanted, into: &chunk)
+                if p[cursor] == UInt8(ascii: "\r") && cursor + 1 < end && p[cursor + 1] == UInt8(ascii: "\n") { cursor += 2; continue }
+                try parseRecord(p, &cursor, limit: end, wanted, into: &chunk)
             }
+            return cursor
         }
-        return chunk
+        chunk.fields = []
+        return (chunk, next)
     }
 
     /// Where each field of a record goes: `numeric[i]`/`text[i]` is the column index in the
@@ -529,9 +564,8 @@ public struct CSVFile: Sendable {
     private func parseRecord(_ p: UnsafeBufferPointer<UInt8>, _ cursor: inout Int, limit: Int, _ wanted: Wanted,
                              into chunk: inout Chunk) throws {
         let recordStart = cursor
-        let fields: [Field]
         do {
-            fields = try CSVFile.parseRecord(p, &cursor, limit: limit, file: path, line: nil)
+            try CSVFile.parseRecord(p, &cursor, limit: limit, file: path, line: nil, into: &chunk.fields)
         } catch var error as CSVError where error.line == nil {
             // Quote errors are found while splitting the record; the record's line is known here.
             error.line = lineNumber(at: recordStart)
@@ -540,10 +574,10 @@ public struct CSVFile: Sendable {
         func fail(_ column: String?, _ value: String?, _ message: String) -> CSVError {
             CSVError(file: path, line: lineNumber(at: recordStart), column: column, value: value, message: message)
         }
-        guard fields.count == header.count else {
-            throw fail(nil, nil, "expected \(header.count) fields as in the header, found \(fields.count)")
+        guard chunk.fields.count == header.count else {
+            throw fail(nil, nil, "expected \(header.count) fields as in the header, found \(chunk.fields.count)")
         }
-        for (i, field) in fields.enumerated() {
+        for (i, field) in chunk.fields.enumerated() {
             if wanted.numeric[i] >= 0 {
                 guard let v = field.withBytes(parseDouble), v.isFinite else {
                     let text = field.string
@@ -577,27 +611,41 @@ public struct CSVFile: Sendable {
     /// have their quotes removed and `""` unescaped.
     static func parseRecord(_ p: UnsafeBufferPointer<UInt8>, _ cursor: inout Int, limit: Int? = nil,
                             file: String, line: Int?) throws -> [Field] {
-        let end = limit ?? p.count
         var fields: [Field] = []
-        fields.reserveCapacity(16)
+        try parseRecord(p, &cursor, limit: limit, file: file, line: line, into: &fields)
+        return fields
+    }
+
+    /// `parseRecord`, into `fields` (emptied first, its storage kept). A quoted field without a
+    /// doubled quote is a span of the file; one with a doubled quote an unescaped copy.
+    static func parseRecord(_ p: UnsafeBufferPointer<UInt8>, _ cursor: inout Int, limit: Int? = nil,
+                            file: String, line: Int?, into fields: inout [Field]) throws {
+        let end = limit ?? p.count
+        fields.removeAll(keepingCapacity: true)
         while true {
             if cursor < end && p[cursor] == UInt8(ascii: "\"") {
-                var value: [UInt8] = []
                 cursor += 1
+                let start = cursor
+                var value: [UInt8]? = nil
                 while true {
                     guard cursor < end else {
                         throw CSVError(file: file, line: line, message: "a quoted field is not closed before the end of the file")
                     }
                     let c = p[cursor]
                     if c == UInt8(ascii: "\"") {
-                        if cursor + 1 < end && p[cursor + 1] == UInt8(ascii: "\"") { value.append(c); cursor += 2; continue }
-                        cursor += 1
+                        if cursor + 1 < end && p[cursor + 1] == UInt8(ascii: "\"") {
+                            if value == nil { value = Array(p[start..<cursor]) }
+                            value!.append(c)
+                            cursor += 2
+                            continue
+                        }
                         break
                     }
-                    value.append(c)
+                    value?.append(c)
                     cursor += 1
                 }
-                fields.append(.unescaped(value))
+                fields.append(value.map(Field.unescaped) ?? .span(UnsafeBufferPointer(rebasing: p[start..<cursor])))
+                cursor += 1
             } else {
                 let start = cursor
                 while cursor < end && p[cursor] != UInt8(ascii: ",") && p[cursor] != UInt8(ascii: "\n") { cursor += 1 }
@@ -605,14 +653,14 @@ public struct CSVFile: Sendable {
                 if stop > start && p[stop - 1] == UInt8(ascii: "\r") && (cursor >= end || p[cursor] == UInt8(ascii: "\n")) { stop -= 1 }
                 fields.append(.span(UnsafeBufferPointer(rebasing: p[start..<stop])))
             }
-            if cursor >= end { return fields }
+            if cursor >= end { return }
             let c = p[cursor]
             cursor += 1
             if c == UInt8(ascii: ",") { continue }
-            if c == UInt8(ascii: "\n") { return fields }
+            if c == UInt8(ascii: "\n") { return }
             if c == UInt8(ascii: "\r") {
                 if cursor < end && p[cursor] == UInt8(ascii: "\n") { cursor += 1 }
-                return fields
+                return
             }
             throw CSVError(file: file, line: line, message: "unexpected character after a closing quote")
         }

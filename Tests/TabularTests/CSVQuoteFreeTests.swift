@@ -68,7 +68,7 @@ import Testing
         let rows = 3000
         let (text, numeric, texts) = randomFile(seed: seed, rows: rows)
         let csv = try CSVFile(path: try temporaryCSV(text))
-        let general = try csv.read(numeric: numeric, text: texts, strategy: .general)
+        let general = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
         #expect(general.rowCount == rows)
         for parts in [1, 2, 3, 7, 16] {
             let fast = try csv.read(numeric: numeric, text: texts, strategy: .quoteFree(parts: parts))
@@ -98,7 +98,7 @@ import Testing
         #expect(text.utf8.count >= 1 << 20)  // large enough for `read` to split it by cores
         let csv = try CSVFile(path: try temporaryCSV(text))
         let automatic = try csv.read(numeric: numeric, text: texts)
-        let general = try csv.read(numeric: numeric, text: texts, strategy: .general)
+        let general = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
         for name in numeric { #expect(firstDifference(automatic.number(name), general.number(name)) == nil, "\(name)") }
         for name in texts { #expect(automatic.string(name) == general.string(name)) }
     }
@@ -118,14 +118,14 @@ import Testing
         for _ in 0..<50 { text += names.map { _ in String(format: "%.5g", rng.normal()) }.joined(separator: ",") + "\n" }
         let csv = try CSVFile(path: try temporaryCSV(text))
         let fast = try csv.read(numeric: names, strategy: .quoteFree(parts: 3))
-        let general = try csv.read(numeric: names, strategy: .general)
+        let general = try csv.read(numeric: names, strategy: .general(parts: 1))
         for name in names { #expect(firstDifference(fast.number(name), general.number(name)) == nil, "\(name)") }
     }
 
     @Test func textColumnsOnlyOverSeveralRanges() throws {
         let (text, _, texts) = randomFile(seed: 5, rows: 2000)
         let csv = try CSVFile(path: try temporaryCSV(text))
-        let general = try csv.read(numeric: [], text: texts, strategy: .general)
+        let general = try csv.read(numeric: [], text: texts, strategy: .general(parts: 1))
         let fast = try csv.read(numeric: [], text: texts, strategy: .quoteFree(parts: 6))
         #expect(fast.rowCount == 2000 && fast.numeric.isEmpty)
         for name in texts { #expect(fast.string(name) == general.string(name)) }
@@ -181,7 +181,7 @@ import Testing
             let path = try temporaryCSV(text)
             let expected = CSVError(file: path, line: badLine, column: bad.column, value: bad.value, message: bad.message)
             let csv = try CSVFile(path: path)
-            for strategy in [CSVFile.Strategy.general, .quoteFree(parts: 1), .quoteFree(parts: 5)] {
+            for strategy in [CSVFile.Strategy.general(parts: 1), .general(parts: 5), .quoteFree(parts: 1), .quoteFree(parts: 5)] {
                 #expect(throws: expected, "case \(k), \(strategy)") {
                     try csv.read(numeric: ["a", "b", "c", "d"], strategy: strategy)
                 }
@@ -195,6 +195,70 @@ import Testing
         let path = try temporaryCSV(text)
         #expect(throws: CSVError(file: path, line: 302, column: "b", value: "oops300", message: "not a finite number")) {
             try CSVFile(path: path).read(numeric: ["a", "b"], strategy: .quoteFree(parts: 4))
+        }
+    }
+
+    /// A file with quoted fields, numbers among them, holding commas, doubled quotes and line ends
+    /// (so that many records span lines and cuts between ranges fall inside them), blank lines and
+    /// both line-end styles.
+    func quotedFile(seed: UInt64, rows: Int) -> (text: String, numeric: [String], texts: [String]) {
+        var rng = Xoshiro256(seed: seed)
+        let header = ["n0", "t1", "n2", "t3"]
+        var text = header.joined(separator: ",") + "\n"
+        let pieces = ["a", "Müller, Anna", "say \"\"hi\"\"", "line\nbreak", "\r\n", "\n\n", ",", " ", "x\ny\nz"]
+        for r in 0..<rows {
+            if rng.uniform() < 0.01 { text += rng.uniform() < 0.5 ? "\n" : "\r\n" }
+            func quotedText() -> String {
+                "\"" + (0..<Int.random(in: 0...4, using: &rng)).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &rng)] }.joined() + "\""
+            }
+            let n0 = rng.uniform() < 0.3 ? "\"" + number(&rng) + "\"" : number(&rng)
+            let t1 = rng.uniform() < 0.6 ? quotedText() : ["", "plain", "7"][Int.random(in: 0..<3, using: &rng)]
+            let t3 = rng.uniform() < 0.3 ? quotedText() : "end"
+            text += [n0, t1, String(format: "%.5f", rng.normal()), t3].joined(separator: ",")
+            if r < rows - 1 || rng.uniform() < 0.5 { text += rng.uniform() < 0.3 ? "\r\n" : "\n" }
+        }
+        return (text, ["n0", "n2"], ["t1", "t3"])
+    }
+
+    @Test("files with quotes parse alike on one range and on many, cuts inside quoted fields included", arguments: [1, 2, 3])
+    func quotedFilesOnSeveralRangesMatchOnePass(seed: UInt64) throws {
+        let rows = 3000
+        let (text, numeric, texts) = quotedFile(seed: seed, rows: rows)
+        let csv = try CSVFile(path: try temporaryCSV(text))
+        let one = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
+        #expect(one.rowCount == rows)
+        #expect(one.string("t1").contains { $0.contains("\n") } && one.string("t1").contains { $0.contains("\"") })
+        for parts in [2, 3, 7, 16, 64, 200] {
+            let many = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: parts))
+            #expect(many.rowCount == rows, "\(parts) parts")
+            for name in numeric { #expect(firstDifference(many.number(name), one.number(name)) == nil, "\(name), \(parts) parts") }
+            for name in texts { #expect(many.string(name) == one.string(name), "\(name), \(parts) parts") }
+        }
+        let automatic = try csv.read(numeric: numeric, text: texts)
+        for name in texts { #expect(automatic.string(name) == one.string(name)) }
+    }
+
+    @Test("errors in files with quotes are the same on one range and on many")
+    func quotedErrorsOnSeveralRangesMatchOnePass() throws {
+        let bad = ["1,\"a\"b,2,x", "1,\"open\nstill open,2,x", "\"1\n\",x,2,y", "1,x,2", "oops,\"x\ny\",2,z"]
+        for (k, record) in bad.enumerated() {
+            var (text, numeric, texts) = quotedFile(seed: 40 + UInt64(k), rows: 1500)
+            // Lines split at every LF (a Character split would keep "\r\n" whole).
+            let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+            // After a record that ends on a line of its own (no quoted field open there).
+            let cut = lines.indices.dropFirst(lines.count / 2).first { lines[$0].hasSuffix(",end") || lines[$0].hasSuffix(",end\r") } ?? 1
+            text = (lines[...cut] + [record] + lines[(cut + 1)...]).joined(separator: "\n")
+            let path = try temporaryCSV(text)
+            let csv = try CSVFile(path: path)
+            var expected: CSVError?
+            do { _ = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1)) } catch let e as CSVError { expected = e }
+            let error = try #require(expected, "case \(k): no error on one range")
+            #expect(error.line == cut + 2, "case \(k): \(error)")
+            for parts in [3, 17, 120] {
+                #expect(throws: error, "case \(k), \(parts) parts") {
+                    try csv.read(numeric: numeric, text: texts, strategy: .general(parts: parts))
+                }
+            }
         }
     }
 
