@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Something that happened to a case that the flow reacts to.
 public struct CaseEvent: Codable, Hashable, Sendable {
@@ -214,8 +215,8 @@ public struct DueSchedule: Hashable, Sendable {
     public func startOfDay(_ offset: Int) -> Date {
         let day = dueDay + offset
         let wall = Double(day) * 86_400  // local midnight read as if it were UTC
-        let first = wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: wall)))
-        let second = wall - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: first)))
+        let first = wall - Double(ZoneOffsets.secondsFromGMT(timeZone, for: Date(timeIntervalSince1970: wall)))
+        let second = wall - Double(ZoneOffsets.secondsFromGMT(timeZone, for: Date(timeIntervalSince1970: first)))
         let candidates = [first, second].filter { Self.localDay(of: Date(timeIntervalSince1970: $0), in: timeZone) == day }
         if let earliest = candidates.min() { return Date(timeIntervalSince1970: earliest) }
         // Midnight does not exist (the clock jumps over it): the day starts at the jump.
@@ -228,7 +229,7 @@ public struct DueSchedule: Hashable, Sendable {
     }
 
     static func localDay(of instant: Date, in zone: TimeZone) -> Int {
-        let local = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
+        let local = instant.timeIntervalSince1970 + Double(ZoneOffsets.secondsFromGMT(zone, for: instant))
         return Int((local / 86_400).rounded(.down))
     }
 

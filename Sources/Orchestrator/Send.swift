@@ -24,13 +24,13 @@ enum LocalClock {
 
     /// The local calendar date of `instant`.
     static func date(_ instant: Date, in zone: TimeZone) -> CalendarDate {
-        let local = instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))
+        let local = instant.timeIntervalSince1970 + Double(ZoneOffsets.secondsFromGMT(zone, for: instant))
         return CalendarDate(daysSinceEpoch: Int((local / 86_400).rounded(.down)))
     }
 
     /// The local wall-clock time of `instant`.
     static func local(_ instant: Date, in zone: TimeZone) -> (date: CalendarDate, hour: Int, minute: Int) {
-        let local = Int64((instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))).rounded(.down))
+        let local = Int64((instant.timeIntervalSince1970 + Double(ZoneOffsets.secondsFromGMT(zone, for: instant))).rounded(.down))
         let day = Int((Double(local) / 86_400).rounded(.down))
         let second = Int(local - Int64(day) * 86_400)
         return (CalendarDate(daysSinceEpoch: day), second / 3600, second % 3600 / 60)
@@ -40,8 +40,8 @@ enum LocalClock {
     /// the hour after when it skips it).
     static func instant(_ date: CalendarDate, hour: Int, in zone: TimeZone) -> Date {
         let naive = Double(date.daysSinceEpoch) * 86_400 + Double(hour) * 3600
-        var guess = Date(timeIntervalSince1970: naive - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: naive))))
-        guess = Date(timeIntervalSince1970: naive - Double(zone.secondsFromGMT(for: guess)))
+        var guess = Date(timeIntervalSince1970: naive - Double(ZoneOffsets.secondsFromGMT(zone, for: Date(timeIntervalSince1970: naive))))
+        guess = Date(timeIntervalSince1970: naive - Double(ZoneOffsets.secondsFromGMT(zone, for: guess)))
         return guess
     }
 

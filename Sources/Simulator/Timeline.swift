@@ -133,7 +133,7 @@ public final class CustomerTimeline {
 
     /// The customer-local wall-clock time of `instant`.
     public func localTime(_ instant: Date) -> LocalDateTime {
-        let t = Int(instant.timeIntervalSince1970) + timeZone.secondsFromGMT(for: instant)
+        let t = Int(instant.timeIntervalSince1970) + ZoneOffsets.secondsFromGMT(timeZone, for: instant)
         let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
         let sod = t - days * 86400
         return LocalDateTime(date: CalendarDate(daysSinceEpoch: days), hour: sod / 3600, minute: sod / 60 % 60, second: sod % 60)
@@ -142,8 +142,8 @@ public final class CustomerTimeline {
     /// The UTC instant of local `hour`:00 on `date` in `zone` (DST gaps do not touch 06:00–20:00).
     static func instant(_ date: CalendarDate, hour: Int, in zone: TimeZone) -> Date {
         let local = Double(date.daysSinceEpoch * 86400 + hour * 3600)
-        let guess = Date(timeIntervalSince1970: local - Double(zone.secondsFromGMT(for: Date(timeIntervalSince1970: local))))
-        return Date(timeIntervalSince1970: local - Double(zone.secondsFromGMT(for: guess)))
+        let guess = Date(timeIntervalSince1970: local - Double(ZoneOffsets.secondsFromGMT(zone, for: Date(timeIntervalSince1970: local))))
+        return Date(timeIntervalSince1970: local - Double(ZoneOffsets.secondsFromGMT(zone, for: guess)))
     }
 
     /// The first instant after `t` at which `action`'s weekday and window start, customer-local.

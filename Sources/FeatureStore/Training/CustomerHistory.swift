@@ -220,7 +220,7 @@ struct CustomerHistory {
             }
         }
         let seconds = t >= 0 ? t / 1_000_000 : (t - 999_999) / 1_000_000
-        let local = seconds + Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
+        let local = seconds + Int64(ZoneOffsets.secondsFromGMT(timeZone, for: Date(timeIntervalSince1970: Double(seconds))))
         let localDays = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         c.localHour = Int((local - localDays * 86_400) / 3600)
         c.localWeekday = CivilTime.isoWeekday(days: Int(localDays))

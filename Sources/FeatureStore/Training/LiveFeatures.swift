@@ -83,7 +83,7 @@ public enum LiveFeatures {
     public static func localClock(at t: Int64, timeZone: String) -> (weekday: Int, hour: Int) {
         let zone = CustomerHistory.zone(timeZone)
         let seconds = t >= 0 ? t / 1_000_000 : (t - 999_999) / 1_000_000
-        let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(seconds))))
+        let local = seconds + Int64(ZoneOffsets.secondsFromGMT(zone, for: Date(timeIntervalSince1970: Double(seconds))))
         let localDays = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         return (CivilTime.isoWeekday(days: Int(localDays)), Int((local - localDays * 86_400) / 3600))
     }

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A time zone's offset from GMT at an instant, read from a cached table of the zone's transitions:
+/// Foundation's `TimeZone.secondsFromGMT(for:)` asks ICU at every call, and runs and feature
+/// builders ask several times per case. Each zone's table covers twenty years around the instants
+/// asked for and is rebuilt further out when an instant falls outside it.
+public enum ZoneOffsets {
+    /// Offsets from `starts[k]` (inclusive) to `starts[k + 1]`, for instants in `from..<to`.
+    struct Table {
+        var from: Double
+        var to: Double
+        var starts: [Double]
+        var offsets: [Int]
+    }
+
+    nonisolated(unsafe) private static var tables: [String: Table] = [:]
+    private static let lock = NSLock()
+    static let halfSpan: Double = 10 * 365.25 * 86_400
+
+    /// Seconds `zone` is ahead of GMT at `seconds` after 1970-01-01 00:00 UTC; equal to
+    /// `zone.secondsFromGMT(for:)`.
+    public static func secondsFromGMT(_ zone: TimeZone, at seconds: Double) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let id = zone.identifier
+        if let table = tables[id], seconds >= table.from, seconds < table.to { return offset(table, seconds) }
+        let table = build(zone, around: seconds)
+        tables[id] = table
+        return offset(table, seconds)
+    }
+
+    /// `secondsFromGMT(_:at:)` for a `Date`.
+    public static func secondsFromGMT(_ zone: TimeZone, for date: Date) -> Int {
+        secondsFromGMT(zone, at: date.timeIntervalSince1970)
+    }
+
+    static func offset(_ table: Table, _ seconds: Double) -> Int {
+        // The last transition at or before `seconds` (the table starts at `from` ≤ seconds).
+        var lo = 0, hi = table.starts.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if table.starts[mid] <= seconds { lo = mid } else { hi = mid - 1 }
+        }
+        return table.offsets[lo]
+    }
+
+    static func build(_ zone: TimeZone, around seconds: Double) -> Table {
+        let from = seconds - halfSpan, to = seconds + halfSpan
+        var starts = [from], offsets = [zone.secondsFromGMT(for: Date(timeIntervalSince1970: from))]
+        var cursor = Date(timeIntervalSince1970: from)
+        while let next = zone.nextDaylightSavingTimeTransition(after: cursor), next.timeIntervalSince1970 < to, next > cursor {
+            starts.append(next.timeIntervalSince1970)
+            offsets.append(zone.secondsFromGMT(for: next))
+            cursor = next
+        }
+        return Table(from: from, to: to, starts: starts, offsets: offsets)
+    }
+}
