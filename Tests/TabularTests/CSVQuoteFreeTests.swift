@@ -13,6 +13,16 @@ import Testing
         return a.indices.first { a[$0].bitPattern != b[$0].bitPattern }
     }
 
+    /// Expects `b` to hold the rows of `a`: the same count, numbers bit for bit, the same strings.
+    func expectSame(_ a: CSVColumns, _ b: CSVColumns, numeric: [String], texts: [String], _ context: String,
+                    sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.rowCount == b.rowCount, "\(context)", sourceLocation: sourceLocation)
+        for name in numeric {
+            #expect(firstDifference(a.number(name), b.number(name)) == nil, "\(name), \(context)", sourceLocation: sourceLocation)
+        }
+        for name in texts { #expect(a.string(name) == b.string(name), "\(name), \(context)", sourceLocation: sourceLocation) }
+    }
+
     /// A number in one of many spellings, and the value `strtod` gives for it.
     func number(_ rng: inout Xoshiro256) -> String {
         let sign = ["", "", "-", "+"][Int.random(in: 0..<4, using: &rng)]
@@ -72,11 +82,7 @@ import Testing
         #expect(general.rowCount == rows)
         for parts in [1, 2, 3, 7, 16] {
             let fast = try csv.read(numeric: numeric, text: texts, strategy: .quoteFree(parts: parts))
-            #expect(fast.rowCount == rows)
-            for name in numeric {
-                #expect(firstDifference(fast.number(name), general.number(name)) == nil, "\(name), \(parts) parts")
-            }
-            for name in texts { #expect(fast.string(name) == general.string(name), "\(name), \(parts) parts") }
+            expectSame(general, fast, numeric: numeric, texts: texts, "\(parts) parts")
         }
         // Both agree with strtod on every value (the generated spellings are all finite numbers).
         let automatic = try csv.read(numeric: numeric, text: texts)
@@ -99,8 +105,7 @@ import Testing
         let csv = try CSVFile(path: try temporaryCSV(text))
         let automatic = try csv.read(numeric: numeric, text: texts)
         let general = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
-        for name in numeric { #expect(firstDifference(automatic.number(name), general.number(name)) == nil, "\(name)") }
-        for name in texts { #expect(automatic.string(name) == general.string(name)) }
+        expectSame(general, automatic, numeric: numeric, texts: texts, "automatic")
     }
 
     @Test func columnsAreFilledInPlaceOrThroughABufferAlike() throws {
@@ -230,12 +235,9 @@ import Testing
         #expect(one.string("t1").contains { $0.contains("\n") } && one.string("t1").contains { $0.contains("\"") })
         for parts in [2, 3, 7, 16, 64, 200] {
             let many = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: parts))
-            #expect(many.rowCount == rows, "\(parts) parts")
-            for name in numeric { #expect(firstDifference(many.number(name), one.number(name)) == nil, "\(name), \(parts) parts") }
-            for name in texts { #expect(many.string(name) == one.string(name), "\(name), \(parts) parts") }
+            expectSame(one, many, numeric: numeric, texts: texts, "\(parts) parts")
         }
-        let automatic = try csv.read(numeric: numeric, text: texts)
-        for name in texts { #expect(automatic.string(name) == one.string(name)) }
+        expectSame(one, try csv.read(numeric: numeric, text: texts), numeric: numeric, texts: texts, "automatic")
     }
 
     @Test("errors in files with quotes are the same on one range and on many")

@@ -75,18 +75,29 @@ func csvBenchmarks() throws -> [BenchResult] {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-csv-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let path = dir.appendingPathComponent("numeric.csv").path
     let (rows, columns) = (size(1_500_000, quick: 150_000), 20)
+    return [try csvBenchmark(dir: dir, rows: rows, columns: columns, quotedText: false),
+            try csvBenchmark(dir: dir, rows: rows, columns: columns, quotedText: true)]
+}
+
+/// Parsing a seeded file of `rows` × `columns` numbers (the first column 0/1, the others N(0, 9)
+/// with six decimals) into columns. With `quotedText`, every record also has a quoted name holding
+/// a comma (one in six with a doubled quote), read as text: the general path, on all cores. Peer:
+/// pandas on the same kind of files (Benchmarks/peers/logistic.py).
+func csvBenchmark(dir: URL, rows: Int, columns: Int, quotedText: Bool) throws -> BenchResult {
+    let path = dir.appendingPathComponent(quotedText ? "quoted.csv" : "numeric.csv").path
     let names = (0..<columns).map { "c\($0)" }
     FileManager.default.createFile(atPath: path, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    var rng = Xoshiro256(seed: 7)
-    var text = names.joined(separator: ",") + "\n"
+    var rng = Xoshiro256(seed: quotedText ? 8 : 7)
+    let surnames = ["Müller", "Schmidt", "Dupont", "O\"\"Brien", "van der Berg", "Smith"]
+    var text = (names + (quotedText ? ["name"] : [])).joined(separator: ",") + "\n"
     for i in 0..<rows {
         for j in 0..<columns {
             if j > 0 { text += "," }
             text += j == 0 ? (rng.uniform() < 0.5 ? "0" : "1") : String(format: "%.6f", 3 * rng.normal())
         }
+        if quotedText { text += ",\"" + surnames[i % surnames.count] + ", customer " + String(i) + "\"" }
         text += "\n"
         if i % 20_000 == 19_999 || i == rows - 1 {
             handle.write(Data(text.utf8))
@@ -96,50 +107,13 @@ func csvBenchmarks() throws -> [BenchResult] {
     try handle.close()
     let bytes = Double(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
     let cpuBefore = cpuSeconds()
-    var result = try measure("csv", "CSV parse \(Int(bytes / 1e6)) MB, \(rows) x \(columns) numeric", runs: 3,
-                             rate: { bytes / $0 / 1e6 }, unit: "MB/s") {
-        let cols = try CSVFile(path: path).read(numeric: names)
-        precondition(cols.rowCount == rows)
+    let label = "CSV parse \(Int(bytes / 1e6)) MB, \(rows) x \(columns) numeric" + (quotedText ? " + a quoted text column" : "")
+    var result = try measure("csv", label, runs: 3, rate: { bytes / $0 / 1e6 }, unit: "MB/s") {
+        let cols = try CSVFile(path: path).read(numeric: names, text: quotedText ? ["name"] : [])
+        precondition(cols.rowCount == rows && (!quotedText || cols.string("name")[3] == "O\"Brien, customer 3"))
         blackHole(cols)
     }
     let cpu = (cpuSeconds() - cpuBefore) / 4  // one warm-up and three runs
-    result.note = String(format: "%d threads, file in the OS page cache; %.2f CPU s per parse = %.0f MB per CPU second",
-                         ProcessInfo.processInfo.activeProcessorCount, cpu, bytes / cpu / 1e6)
-    return [result, try quotedCSVBenchmark(dir: dir, rows: rows, columns: columns)]
-}
-
-/// The numeric file's columns plus a quoted text column (names with commas, some with a doubled
-/// quote), read as numbers and text: the general path, on all cores. Peer: pandas on the same kind
-/// of file (Benchmarks/peers/logistic.py).
-func quotedCSVBenchmark(dir: URL, rows: Int, columns: Int) throws -> BenchResult {
-    let path = dir.appendingPathComponent("quoted.csv").path
-    let names = (0..<columns).map { "c\($0)" }
-    FileManager.default.createFile(atPath: path, contents: nil)
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-    var rng = Xoshiro256(seed: 8)
-    let surnames = ["Müller", "Schmidt", "Dupont", "O\"\"Brien", "van der Berg", "Smith"]
-    var text = (names + ["name"]).joined(separator: ",") + "\n"
-    for i in 0..<rows {
-        for j in 0..<columns {
-            if j > 0 { text += "," }
-            text += j == 0 ? (rng.uniform() < 0.5 ? "0" : "1") : String(format: "%.6f", 3 * rng.normal())
-        }
-        text += ",\"" + surnames[i % surnames.count] + ", customer " + String(i) + "\"\n"
-        if i % 20_000 == 19_999 || i == rows - 1 {
-            handle.write(Data(text.utf8))
-            text = ""
-        }
-    }
-    try handle.close()
-    let bytes = Double(try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int)
-    let cpuBefore = cpuSeconds()
-    var result = try measure("csv", "CSV parse \(Int(bytes / 1e6)) MB, \(rows) x \(columns) numeric + a quoted text column", runs: 3,
-                             rate: { bytes / $0 / 1e6 }, unit: "MB/s") {
-        let cols = try CSVFile(path: path).read(numeric: names, text: ["name"])
-        precondition(cols.rowCount == rows && cols.string("name")[3] == "O\"Brien, customer 3")
-        blackHole(cols)
-    }
-    let cpu = (cpuSeconds() - cpuBefore) / 4
     result.note = String(format: "%d threads, file in the OS page cache; %.2f CPU s per parse = %.0f MB per CPU second",
                          ProcessInfo.processInfo.activeProcessorCount, cpu, bytes / cpu / 1e6)
     return result
