@@ -13,7 +13,7 @@ public struct RunOptions: ParsableArguments {
     var worker: String = "worker-1"
 
     @Option(help: "Cases and messages per transaction.")
-    var batch: Int = 500
+    var batch: Int = RunConfiguration().batchSize
 
     @Option(help: "The A/B experiment to run (customers are assigned by a salted hash, fixed at the first run).")
     var experiment: String?

@@ -120,6 +120,10 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
         configuration.phaseObserver = { phase, seconds in phases.add(phase, seconds) }
         // POM_BENCH_ORCHESTRATE_OVERLAP=0 writes each planned batch before the next is claimed.
         configuration.overlapPlanWrites = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_OVERLAP"] != "0"
+        // POM_BENCH_ORCHESTRATE_BATCH sets the cases (and messages) per claim.
+        if let batch = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_BATCH"].flatMap({ Int($0) }) {
+            configuration.batchSize = batch
+        }
         let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
                                         templates: try TemplateCatalogue.bundled(), configuration: configuration)
         resetPeakRSS()
