@@ -112,12 +112,11 @@ public final class Orchestrator: Sendable {
         let ct = Schema.caseStates
         let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
         let observer = configuration.phaseObserver
-        let (store, worker, limit, leaseSeconds) = (store, configuration.worker, configuration.batchSize, configuration.leaseSeconds)
-        let claim: @Sendable () async throws -> [[Value]] = {
+        func claim() async throws -> [[Value]] {
             var clock = PhaseClock(observer)
-            let rows = try await store.claim(ct, dueColumn: "next_due_at", dueBy: micros(asOf), owner: worker,
-                                             leaseUntil: micros(asOf.addingTimeInterval(leaseSeconds)), now: micros(asOf), limit: limit,
-                                             customers: only)
+            let rows = try await store.claim(ct, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
+                                             leaseUntil: micros(asOf.addingTimeInterval(configuration.leaseSeconds)), now: micros(asOf),
+                                             limit: configuration.batchSize, customers: only)
             clock.lap("claim")
             return rows
         }
@@ -168,7 +167,7 @@ public final class Orchestrator: Sendable {
                 }
                 summary.add(part)
                 let next = try await claim()
-                let changes = writes.changes
+                let (changes, store) = (writes.changes, store)
                 writing = Task {
                     var clock = PhaseClock(observer)
                     try await store.apply(changes)
