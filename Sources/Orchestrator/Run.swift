@@ -63,15 +63,15 @@ public struct RunConfiguration: Sendable {
     /// Cores a batch is planned and its messages rendered on (each customer's cases on one of
     /// them); the store's reads and writes and the hand-over to the channels stay in order.
     public var threads: Int = BLASRuntime.threads
-    /// A planned batch's transaction runs while the next batch is claimed, read and planned
-    /// (`Orchestrator.planDueCases`); false writes each batch before the next is claimed. Both
-    /// store the same rows.
+    /// A planned batch's transaction runs while the next batch (claimed just before it) is read
+    /// and planned (`Orchestrator.planDueCases`); false writes each batch before the next is
+    /// claimed. Both store the same rows.
     public var overlapPlanWrites: Bool = true
     /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
     /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `plan.wait` (waiting
     /// for the previous batch's write), `dispatch.claim`, `dispatch.read`, `dispatch.send`,
-    /// `dispatch.write`. With `overlapPlanWrites`, `plan.write` runs beside the claim, reads and
-    /// planning of the next batch: the phases then add up to more than the run. Called from more
+    /// `dispatch.write`. With `overlapPlanWrites`, `plan.write` runs beside the reads and planning
+    /// of the next batch: the phases then add up to more than the run. Called from more
     /// than one task. For benchmarks and logs; nil measures nothing.
     public var phaseObserver: (@Sendable (_ phase: String, _ seconds: Double) -> Void)? = nil
 

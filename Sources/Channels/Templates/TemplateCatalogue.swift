@@ -348,65 +348,65 @@ public struct TemplateCatalogue: Sendable {
 
     /// Trims trailing spaces of lines and the text's ends; a subject becomes one line.
     static func tidy(_ s: String, singleLine: Bool) -> String {
-        // Over Unicode scalars, not Characters or Foundation's string searches: this runs for every
-        // message a run sends.
+        guard singleLine else {
+            // Trailing spaces and tabs off every line; empty lines at the start and the end dropped. Over
+            // the UTF-8 bytes: newline, space and tab never occur inside a multi-byte sequence.
+            var text = s
+            return text.withUTF8 { bytes in
+                var lines: [Range<Int>] = []
+                var start = 0
+                for i in bytes.indices where bytes[i] == 0x0A {
+                    lines.append(start..<i)
+                    start = i + 1
+                }
+                lines.append(start..<bytes.count)
+                for k in lines.indices {
+                    var end = lines[k].upperBound
+                    while end > lines[k].lowerBound, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+                    lines[k] = lines[k].lowerBound..<end
+                }
+                let first = lines.firstIndex { !$0.isEmpty } ?? lines.endIndex
+                let last = lines.lastIndex { !$0.isEmpty } ?? -1
+                var out: [UInt8] = []
+                out.reserveCapacity(bytes.count)
+                if first <= last {
+                    for k in first...last {
+                        if k > first { out.append(0x0A) }
+                        out.append(contentsOf: bytes[lines[k]])
+                    }
+                }
+                return String(decoding: out, as: UTF8.self)
+            }
+        }
+        // Subjects over Unicode scalars, bodies over UTF-8 bytes, not Characters or Foundation's string
+        // searches: this runs for every message a run sends.
         let scalars = s.unicodeScalars
         func isSpace(_ c: Unicode.Scalar) -> Bool { c == "\t" || c.properties.generalCategory == .spaceSeparator }
         func isNewline(_ c: Unicode.Scalar) -> Bool {
             switch c { case "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{2028}", "\u{2029}": return true; default: return false }
         }
         var out = String.UnicodeScalarView()
-        if singleLine {
-            // The non-empty lines, each trimmed of spaces, joined by one space; the whole trimmed again.
-            var line: [Unicode.Scalar] = [], first = true, sawLine = false
-            func flush() {
-                guard sawLine else { return }
-                var a = 0, b = line.count
-                while a < b, isSpace(line[a]) { a += 1 }
-                while b > a, isSpace(line[b - 1]) { b -= 1 }
-                if !first { out.append(" ") }
-                out.append(contentsOf: line[a..<b])
-                first = false
-                line.removeAll(keepingCapacity: true)
-                sawLine = false
-            }
-            for c in scalars {
-                if isNewline(c) { flush() } else { line.append(c); sawLine = true }
-            }
-            flush()
-            var text = String(out)
-            while let last = text.unicodeScalars.last, isSpace(last) { text.unicodeScalars.removeLast() }
-            while let head = text.unicodeScalars.first, isSpace(head) { text.unicodeScalars.removeFirst() }
-            return text
+        // The non-empty lines, each trimmed of spaces, joined by one space; the whole trimmed again.
+        var line: [Unicode.Scalar] = [], first = true, sawLine = false
+        func flush() {
+            guard sawLine else { return }
+            var a = 0, b = line.count
+            while a < b, isSpace(line[a]) { a += 1 }
+            while b > a, isSpace(line[b - 1]) { b -= 1 }
+            if !first { out.append(" ") }
+            out.append(contentsOf: line[a..<b])
+            first = false
+            line.removeAll(keepingCapacity: true)
+            sawLine = false
         }
-        // Trailing spaces and tabs off every line; empty lines at the start and the end dropped. Over
-        // the UTF-8 bytes: newline, space and tab never occur inside a multi-byte sequence.
-        var text = s
-        return text.withUTF8 { bytes in
-            var lines: [Range<Int>] = []
-            var start = 0
-            for i in bytes.indices where bytes[i] == 0x0A {
-                lines.append(start..<i)
-                start = i + 1
-            }
-            lines.append(start..<bytes.count)
-            for k in lines.indices {
-                var end = lines[k].upperBound
-                while end > lines[k].lowerBound, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-                lines[k] = lines[k].lowerBound..<end
-            }
-            let first = lines.firstIndex { !$0.isEmpty } ?? lines.endIndex
-            let last = lines.lastIndex { !$0.isEmpty } ?? -1
-            var out: [UInt8] = []
-            out.reserveCapacity(bytes.count)
-            if first <= last {
-                for k in first...last {
-                    if k > first { out.append(0x0A) }
-                    out.append(contentsOf: bytes[lines[k]])
-                }
-            }
-            return String(decoding: out, as: UTF8.self)
+        for c in scalars {
+            if isNewline(c) { flush() } else { line.append(c); sawLine = true }
         }
+        flush()
+        var text = String(out)
+        while let last = text.unicodeScalars.last, isSpace(last) { text.unicodeScalars.removeLast() }
+        while let head = text.unicodeScalars.first, isSpace(head) { text.unicodeScalars.removeFirst() }
+        return text
     }
 
     /// Compiles a template text field after checking its tags.
