@@ -1,7 +1,10 @@
 -- wrk script: signed delivery webhooks with unique event ids (scripts/bench-service).
---   wrk -s webhooks.lua URL -- TARGETS.lua SECRET PROVIDER
+--   wrk -s webhooks.lua URL -- TARGETS.lua SECRET PROVIDER [PRESIGNED]
 -- TARGETS.lua defines `targets = {{customer, message}, ...}`. Each thread numbers its own events,
 -- so every request carries a new event id; 5% are hard bounces, the rest delivered/opened/clicked.
+-- A provider signs on its own machines, so the signing is kept out of the measured seconds: each
+-- thread signs PRESIGNED requests (default 60,000) in `init`, before wrk starts its clock, and
+-- signs any further ones as they are sent.
 local bit = require("bit")
 local band, bor, bxor, bnot, rshift, lshift, ror, tobit = bit.band, bit.bor, bit.bxor, bit.bnot, bit.rshift, bit.lshift, bit.ror, bit.tobit
 
@@ -82,6 +85,17 @@ function setup(thread)
 end
 
 local n, provider, path, types = 0, nil, nil, nil
+local presigned = {}
+
+local function signed(k)
+  local t = targets[(k * 7919 + tid * 104729) % #targets + 1]
+  local now = os.time()
+  local body = string.format('{"id":"w%d-%d","type":"%s","message_id":"%s","customer_id":"%s","occurred_at":%d}',
+                             tid, k, types[k % 100 + 1], t[2], t[1], now)
+  local ts = tostring(now)
+  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Pom-Signature"] = "t=" .. ts .. ",v1=" .. hmac(ts .. "." .. body)}, body)
+end
+
 function init(args)
   dofile(args[1])
   keypads(args[2])
@@ -96,15 +110,12 @@ function init(args)
   keypads("Jefe")
   assert(hmac("what do ya want for nothing?") == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", "HMAC-SHA256 self-test failed")
   ipad, opad = saved_i, saved_o
+  for k = 1, tonumber(args[4] or "60000") do presigned[k] = signed(k) end
 end
 
 function request()
   n = n + 1
-  local t = targets[(n * 7919 + tid * 104729) % #targets + 1]
-  local body = string.format('{"id":"w%d-%d","type":"%s","message_id":"%s","customer_id":"%s","occurred_at":%d}',
-                             tid, n, types[n % 100 + 1], t[2], t[1], os.time())
-  local ts = tostring(os.time())
-  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Pom-Signature"] = "t=" .. ts .. ",v1=" .. hmac(ts .. "." .. body)}, body)
+  return presigned[n] or signed(n)
 end
 
 function done(summary, latency, requests)

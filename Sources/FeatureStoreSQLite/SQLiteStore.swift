@@ -402,7 +402,8 @@ public final class SQLiteStore: Store {
     func fetch(_ table: StoreTable, _ sql: String, _ bindings: [Value], writing: Bool = false) throws -> [[Value]] {
         try sqliteErrors(sql) {
             let body = { (db: Database) throws -> [[Value]] in try Self.fetch(db, table, sql, bindings) }
-            return writing ? try pool.write(body) : try pool.read(body)
+            // One statement reads one snapshot by itself (WAL, autocommit): no BEGIN/COMMIT around it.
+            return writing ? try pool.write(body) : try pool.unsafeRead(body)
         }
     }
 

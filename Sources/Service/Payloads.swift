@@ -43,8 +43,8 @@ struct JSONObject {
     /// Parses a request body.
     static func parse(_ body: [UInt8]) throws -> JSONValue {
         guard !body.isEmpty else { throw APIError(.badRequest, "invalid_json", "the body is empty; send a JSON object") }
-        do { return try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
-            throw APIError(.badRequest, "invalid_json", "the body is not valid JSON")
+        do { return try JSONValue(parsing: body) } catch let e as JSONValue.ParseError {
+            throw APIError(.badRequest, "invalid_json", "the body is not valid JSON (\(e))")
         }
     }
 

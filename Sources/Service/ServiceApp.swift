@@ -1,8 +1,10 @@
 import FeatureStore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Optimizer
 import Orchestrator
 import ServiceLifecycle
 import Vocabulary
@@ -12,7 +14,7 @@ extension APIError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var error: [String: String] = ["code": code, "message": message]
         if let field { error["field"] = field }
-        var response = ServiceApp.json(["error": error], status: status)
+        var response = ServiceApp.json(.object(["error": .object(error.mapValues(JSONValue.string))]), status: status)
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
     }
@@ -113,7 +115,7 @@ public enum ServiceApp {
         }
         let body = try await collect(request, limit: runtime.configuration.maxBodyBytes)
         do {
-            try WebhookSignature.verify(header: header(request, "pom-signature"), body: body, secret: secret, now: Date(),
+            try WebhookSignature.verify(header: request.headers[signatureHeader], body: body, secret: secret, now: Date(),
                                         toleranceSeconds: runtime.configuration.webhookToleranceSeconds)
         } catch let failure as WebhookSignature.Failure {
             let code: String
@@ -166,11 +168,7 @@ public enum ServiceApp {
                 throw storeFailure(error, runtime: runtime)
             }
         }
-        return json(EventsAnswer(events: answers))
-    }
-
-    struct EventsAnswer: Encodable {
-        var events: [[String: String]]
+        return json(.object(["events": .array(answers.map { .object($0.mapValues(JSONValue.string)) })]))
     }
 
     // MARK: Decision and outcome API
@@ -200,7 +198,7 @@ public enum ServiceApp {
             } catch {
                 throw storeFailure(error, runtime: runtime)
             }
-            return json(DecisionBody(answer))
+            return json(decisionBody(answer))
         }
         router.post("/v1/outcomes") { request, _ -> Response in
             try authorize(request, scope: "outcomes", runtime: runtime)
@@ -225,70 +223,48 @@ public enum ServiceApp {
         }
     }
 
-    /// The JSON answer of a decision.
-    struct DecisionBody: Encodable {
-        var decision_id: String
-        var customer_id: String
-        var invoice_id: String
-        var channel: String
-        var tone: String
-        var send_at: String
-        var send_local: String
-        var time_zone: String
-        var weekday: Int
-        var hour_window: String
-        var propensity: Double
-        var propensity_is_exact: Bool
-        var propensity_draws: Int?
-        var model: String
-        var model_version: String
-        var experiment: String?
-        var arm: String?
-        var explanation: String?
-        var candidates: Int
-
-        init(_ a: DecisionAnswer) {
-            decision_id = a.decisionId
-            customer_id = Schema.decisions.value(a.row, "customer_id").text!
-            invoice_id = Schema.decisions.value(a.row, "invoice_id").text!
-            channel = a.action.channel.rawValue
-            tone = a.action.tone.rawValue
-            send_at = CivilTime.formatInstant(micros: LiveFeatures.micros(a.sendAt))
-            send_local = a.sendLocal
-            time_zone = a.timeZone
-            weekday = a.action.weekday.rawValue
-            func two(_ h: Int) -> String { h < 10 ? "0\(h)" : "\(h)" }
-            hour_window = two(a.action.hour.startHour) + "-" + two(a.action.hour.startHour + 2)
-            propensity = a.propensity
-            propensity_is_exact = a.propensityIsExact
-            propensity_draws = a.propensityDraws
-            model = a.policy
-            model_version = a.policyVersion
-            experiment = a.experiment
-            arm = a.arm?.rawValue
-            explanation = a.explanation
-            candidates = a.candidateCount
-        }
+    /// The JSON answer of a decision (fields without a value are left out).
+    static func decisionBody(_ a: DecisionAnswer) -> JSONValue {
+        func two(_ h: Int) -> String { h < 10 ? "0\(h)" : "\(h)" }
+        var o: [String: JSONValue] = [
+            "decision_id": .string(a.decisionId),
+            "customer_id": .string(Schema.decisions.value(a.row, "customer_id").text!),
+            "invoice_id": .string(Schema.decisions.value(a.row, "invoice_id").text!),
+            "channel": .string(a.action.channel.rawValue),
+            "tone": .string(a.action.tone.rawValue),
+            "send_at": .string(CivilTime.formatInstant(micros: LiveFeatures.micros(a.sendAt))),
+            "send_local": .string(a.sendLocal),
+            "time_zone": .string(a.timeZone),
+            "weekday": .number(Double(a.action.weekday.rawValue)),
+            "hour_window": .string(two(a.action.hour.startHour) + "-" + two(a.action.hour.startHour + 2)),
+            "propensity": .number(a.propensity),
+            "propensity_is_exact": .bool(a.propensityIsExact),
+            "model": .string(a.policy),
+            "model_version": .string(a.policyVersion),
+            "candidates": .number(Double(a.candidateCount)),
+        ]
+        if let d = a.propensityDraws { o["propensity_draws"] = .number(Double(d)) }
+        if let e = a.experiment { o["experiment"] = .string(e) }
+        if let arm = a.arm { o["arm"] = .string(arm.rawValue) }
+        if let x = a.explanation { o["explanation"] = .string(x) }
+        return .object(o)
     }
 
     // MARK: Helpers
 
-    /// The value of the header `name` (case-insensitive).
-    static func header(_ request: Request, _ name: String) -> String? {
-        request.headers.first { $0.name.canonicalName == name }?.value
-    }
+    static let signatureHeader = HTTPField.Name(WebhookSignature.header)!
+    static let apiKeyHeader = HTTPField.Name("X-API-Key")!
 
     /// Checks the request's API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) for `scope`.
     static func authorize(_ request: Request, scope: String, runtime: ServiceRuntime) throws {
-        var key = header(request, "x-api-key")
+        var key = request.headers[apiKeyHeader]
         if key == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
         guard let key, !key.isEmpty else {
             throw APIError(.unauthorized, "missing_api_key", "send the API key as Authorization: Bearer KEY (or X-API-Key: KEY)")
         }
-        let hash = APIKey.hash(key)
-        guard let found = runtime.configuration.apiKeys.first(where: { $0.sha256 == hash }) else {
+        guard let found = runtime.apiKey(key) else {
             throw APIError(.unauthorized, "unknown_api_key", "the API key is not known (api_keys holds the SHA-256 of each key)")
         }
         guard found.allows(scope) else {
@@ -316,12 +292,13 @@ public enum ServiceApp {
         return APIError(.serviceUnavailable, "store_unavailable", "the store could not be written; retry later")
     }
 
-    /// A JSON answer.
-    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain values (strings, numbers, flags) cannot fail.
-        let data = try! encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    /// A JSON answer (`JSONValue.text`: compact, keys sorted).
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: value.text)))
+    }
+
+    /// A JSON object of strings.
+    static func json(_ fields: [String: String], status: HTTPResponse.Status = .ok) -> Response {
+        json(.object(fields.mapValues(JSONValue.string)), status: status)
     }
 }

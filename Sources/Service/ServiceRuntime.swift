@@ -41,6 +41,8 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
     private var decisions: GroupCommit<[Value], Void>!
     /// Customers whose cases ingested events moved since the last reaction run.
     private var reactionCustomers = Set<String>()
+    /// The configured API keys by the keys callers presented (only keys that matched one).
+    private var presentedKeys: [String: APIKey] = [:]
 
     /// Prepares the service: resolves the experiment, loads the flows and the promoted model.
     /// - Parameters:
@@ -115,6 +117,15 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
         metrics.modelLoaded.set(model == nil ? Int64(0) : Int64(1))
         let now = model.map { "\($0.name)@\($0.version)" }
         if before != now { logger.info("model", metadata: ["model": .string(now ?? "none"), "previous": .string(before ?? "none")]) }
+    }
+
+    /// The configured API key `presented` is (its SHA-256 matches), hashed once per key.
+    func apiKey(_ presented: String) -> APIKey? {
+        if let known = lock.withLock({ presentedKeys[presented] }) { return known }
+        let hash = APIKey.hash(presented)
+        guard let found = configuration.apiKeys.first(where: { $0.sha256 == hash }) else { return nil }
+        lock.withLock { presentedKeys[presented] = found }
+        return found
     }
 
     // MARK: Events

@@ -30,7 +30,7 @@ public enum WebhookSignature {
 
     /// The header value for `body` signed with `secret` at `timestamp`.
     public static func sign(body: some DataProtocol, secret: String, timestamp: Int64) -> String {
-        "t=\(timestamp),v1=" + hex(mac(body: body, secret: secret, timestamp: timestamp))
+        "t=\(timestamp),v1=" + hex(Array(mac(body: body, secret: secret, timestamp: timestamp)))
     }
 
     /// Checks `header` against `body`.
@@ -41,20 +41,23 @@ public enum WebhookSignature {
         guard let header, !header.isEmpty else { throw Failure.missing }
         var timestamp: Int64?
         var signatures: [[UInt8]] = []
-        for part in header.split(separator: ",") {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2 else { throw Failure.malformed("'\(part.prefix(40))' is not key=value") }
-            let key = kv[0].trimmingCharacters(in: .whitespaces), value = kv[1].trimmingCharacters(in: .whitespaces)
-            switch key {
-            case "t":
-                guard let t = Int64(value) else { throw Failure.malformed("t='\(value.prefix(20))' is not whole seconds") }
-                timestamp = t
-            case "v1":
-                guard let bytes = unhex(value), bytes.count == 32 else { throw Failure.malformed("v1 is not 64 hex digits") }
-                signatures.append(bytes)
-            default:
-                continue  // other schemes (v0, ...) are ignored
+        // The header is ASCII; it is read as bytes (no Foundation trimming: this runs for every event).
+        let bytes = Array(header.utf8)
+        for part in bytes.split(separator: UInt8(ascii: ",")) {
+            guard let eq = part.firstIndex(of: UInt8(ascii: "=")) else {
+                throw Failure.malformed("'\(String(decoding: part.prefix(40), as: UTF8.self))' is not key=value")
             }
+            let key = trimmed(part[..<eq]), value = trimmed(part[(eq + 1)...])
+            if key.elementsEqual("t".utf8) {
+                guard let t = Int64(String(decoding: value, as: UTF8.self)) else {
+                    throw Failure.malformed("t='\(String(decoding: value.prefix(20), as: UTF8.self))' is not whole seconds")
+                }
+                timestamp = t
+            } else if key.elementsEqual("v1".utf8) {
+                guard value.count == 64, let mac = unhex(value) else { throw Failure.malformed("v1 is not 64 hex digits") }
+                signatures.append(mac)
+            }
+            // other schemes (v0, ...) are ignored
         }
         guard let timestamp else { throw Failure.malformed("no t=") }
         guard !signatures.isEmpty else { throw Failure.malformed("no v1=") }
@@ -63,21 +66,24 @@ public enum WebhookSignature {
         guard abs(nowSeconds - timestamp) <= tolerance else {
             throw Failure.outsideWindow(timestamp: timestamp, now: nowSeconds, tolerance: tolerance)
         }
-        let key = SymmetricKey(data: Data(secret.utf8))
-        var message = Data("\(timestamp).".utf8)
-        message.append(contentsOf: body)
-        // `isValidAuthenticationCode` compares in constant time.
-        guard signatures.contains(where: { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: message, using: key) }) else {
-            throw Failure.mismatch
-        }
+        let expected = mac(body: body, secret: secret, timestamp: timestamp)
+        // `HashedAuthenticationCode ==` compares in constant time.
+        guard signatures.contains(where: { expected == $0 }) else { throw Failure.mismatch }
         return timestamp
     }
 
-    static func mac(body: some DataProtocol, secret: String, timestamp: Int64) -> [UInt8] {
-        var h = HMAC<SHA256>(key: SymmetricKey(data: Data(secret.utf8)))
-        h.update(data: Data("\(timestamp).".utf8))
+    /// `bytes` without leading and trailing spaces and tabs.
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !blank($0) }), let last = bytes.lastIndex(where: { !blank($0) }) else { return bytes[bytes.endIndex...] }
+        return bytes[first...last]
+    }
+
+    static func mac(body: some DataProtocol, secret: String, timestamp: Int64) -> HashedAuthenticationCode<SHA256> {
+        var h = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
+        h.update(data: Array("\(timestamp).".utf8))
         h.update(data: body)
-        return Array(h.finalize())
+        return h.finalize()
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
@@ -91,8 +97,7 @@ public enum WebhookSignature {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func unhex(_ s: String) -> [UInt8]? {
-        let u = Array(s.utf8)
+    static func unhex(_ u: some Collection<UInt8>) -> [UInt8]? {
         guard u.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
             switch c {
@@ -104,11 +109,12 @@ public enum WebhookSignature {
         }
         var out = [UInt8]()
         out.reserveCapacity(u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let hi = nibble(u[i]), let lo = nibble(u[i + 1]) else { return nil }
+        var i = u.startIndex
+        while i != u.endIndex {
+            let j = u.index(after: i)
+            guard let hi = nibble(u[i]), let lo = nibble(u[j]) else { return nil }
             out.append(hi << 4 | lo)
-            i += 2
+            i = u.index(after: j)
         }
         return out
     }

@@ -19,6 +19,9 @@ struct SignatureTests {
         #expect(throws: Never.self) {
             try WebhookSignature.verify(header: header + "," + other, body: body, secret: TestKeys.secret, now: now, toleranceSeconds: 300)
         }
+        // Blanks around entries, upper-case hex, other schemes and empty entries are read as Stripe's parser reads them.
+        let spaced = " t = 1772442300 , v0=abc,, v1= EE21562CEF957758787D793B8D1D4A961C28955A85F9F6D4F5DA3B3C3525D5E2\t"
+        #expect(try WebhookSignature.verify(header: spaced, body: body, secret: TestKeys.secret, now: now, toleranceSeconds: 300) == 1_772_442_300)
     }
 
     @Test("Tampered bodies, other secrets, stale or future timestamps and malformed headers are refused")
@@ -46,6 +49,21 @@ struct SignatureTests {
         }
         #expect(throws: WebhookSignature.Failure.malformed("v1 is not 64 hex digits")) {
             try WebhookSignature.verify(header: "t=1772442300,v1=zz", body: body, secret: TestKeys.secret, now: now, toleranceSeconds: 300)
+        }
+        let sixtyFour = String(repeating: "0", count: 63) + "g"
+        #expect(throws: WebhookSignature.Failure.malformed("v1 is not 64 hex digits")) {
+            try WebhookSignature.verify(header: "t=1772442300,v1=" + sixtyFour, body: body, secret: TestKeys.secret, now: now, toleranceSeconds: 300)
+        }
+        #expect(throws: WebhookSignature.Failure.malformed("'v1' is not key=value")) {
+            try WebhookSignature.verify(header: "t=1772442300,v1", body: body, secret: TestKeys.secret, now: now, toleranceSeconds: 300)
+        }
+        #expect(throws: WebhookSignature.Failure.malformed("t='soon' is not whole seconds")) {
+            try WebhookSignature.verify(header: "t=soon," + header.dropFirst("t=1772442300,".count), body: body, secret: TestKeys.secret, now: now,
+                                        toleranceSeconds: 300)
+        }
+        #expect(throws: WebhookSignature.Failure.malformed("no t=")) {
+            try WebhookSignature.verify(header: String(header.dropFirst("t=1772442300,".count)), body: body, secret: TestKeys.secret, now: now,
+                                        toleranceSeconds: 300)
         }
     }
 }
