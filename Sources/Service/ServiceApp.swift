@@ -138,14 +138,13 @@ public enum ServiceApp {
             items.append((try ProviderEvent(JSONObject(root, path: "")), ""))
         }
         // The invoice of each event is its message's; an unknown message is refused.
-        let mt = Schema.messages
-        var invoiceOf: [[String]: String] = [:]
-        for row in try await runtime.store.rows(of: mt, keys: Array(Set(items.map { [$0.0.customerId, $0.0.messageId] }))) {
-            invoiceOf[[mt.value(row, "customer_id").text!, mt.value(row, "id").text!]] = mt.value(row, "invoice_id").text!
+        let invoices: [String?]
+        do { invoices = try await runtime.invoices(ofMessages: items.map { [$0.0.customerId, $0.0.messageId] }) } catch {
+            throw storeFailure(error, runtime: runtime)
         }
         var events: [Event] = []
-        for (e, path) in items {
-            guard let invoice = invoiceOf[[e.customerId, e.messageId]] else {
+        for ((e, path), invoice) in zip(items, invoices) {
+            guard let invoice else {
                 runtime.metrics.webhookEvent(provider: provider, type: e.type, result: "rejected")
                 throw APIError(.unprocessableContent, "unknown_message", "no message '\(e.messageId)' of customer '\(e.customerId)' in the store",
                                field: path.isEmpty ? "message_id" : path + ".message_id")
@@ -258,9 +257,7 @@ public enum ServiceApp {
     /// Checks the request's API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`) for `scope`.
     static func authorize(_ request: Request, scope: String, runtime: ServiceRuntime) throws {
         var key = request.headers[apiKeyHeader]
-        if key == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
-            key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
+        if key == nil, let auth = request.headers[.authorization] { key = bearerToken(auth) }
         guard let key, !key.isEmpty else {
             throw APIError(.unauthorized, "missing_api_key", "send the API key as Authorization: Bearer KEY (or X-API-Key: KEY)")
         }
@@ -270,6 +267,15 @@ public enum ServiceApp {
         guard found.allows(scope) else {
             throw APIError(.forbidden, "missing_scope", "API key '\(found.name)' lacks the scope '\(scope)' (it has: \(found.scopes.sorted().joined(separator: ", ")))")
         }
+    }
+
+    /// The token of `Authorization: Bearer TOKEN` (the scheme's name in any case, blanks around the token dropped).
+    static func bearerToken(_ authorization: String) -> String? {
+        guard authorization.utf8.count > 7, authorization.utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else { return nil }
+        var token = authorization.dropFirst(7)
+        while let c = token.first, c == " " || c == "\t" { token.removeFirst() }
+        while let c = token.last, c == " " || c == "\t" { token.removeLast() }
+        return String(token)
     }
 
     static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {

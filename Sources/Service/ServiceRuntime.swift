@@ -17,7 +17,7 @@ public enum IngestOutcome: String, Sendable, Codable {
 /// The service's state: the store, the orchestrator it reacts with (flows, channels, promoted model,
 /// experiment), the group-commit queues for events and decisions, and the metrics.
 ///
-/// Events of concurrent requests are ingested together (`GroupCommit`), one transaction per batch,
+/// Events of concurrent requests are ingested together (`RequestBatcher`), one transaction per batch,
 /// through `Orchestrator.ingest` — idempotent by event id; a hard bounce raises `bounced` on the
 /// step that sent the message and makes the case due at once. Right after each batch that touched a
 /// flow, and before the next batch, a reaction run (`Orchestrator.run` for the customers the batch
@@ -37,8 +37,9 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
     let experiment: Experiment?
     private let lock = NSLock()
     private var _orchestrator: Orchestrator
-    private var events: GroupCommit<Event, IngestOutcome>!
-    private var decisions: GroupCommit<[Value], Void>!
+    private var events: RequestBatcher<Event, IngestOutcome>!
+    private var decisions: RequestBatcher<[Value], Void>!
+    private var messageInvoices: RequestBatcher<[String], String?>!
     /// Customers whose cases ingested events moved since the last reaction run.
     private var reactionCustomers = Set<String>()
     /// The configured API keys by the keys callers presented (only keys that matched one).
@@ -75,14 +76,26 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
         self.metrics = ServiceMetrics()
         self._orchestrator = orchestrator ?? Orchestrator(store: store, flows: FlowLibrary(), router: channels, model: nil, templates: templates,
                                                           configuration: RunConfiguration())
-        self.events = GroupCommit(maxBatch: configuration.maxBatch, work: { [unowned self] in await self.ingest($0) },
+        self.events = RequestBatcher(maxBatch: configuration.maxBatch, work: { [unowned self] in await self.ingest($0) },
                                   after: { [unowned self] in await self.reactIfNeeded() })
-        self.decisions = GroupCommit(maxBatch: configuration.maxBatch, work: { [unowned self] rows in
+        self.decisions = RequestBatcher(maxBatch: configuration.maxBatch, work: { [unowned self] rows in
             do {
                 try await self.store.apply([.upsert(TableRows(table: Schema.decisions, rows: rows))])
                 return rows.map { _ in .success(()) }
             } catch {
                 return rows.map { _ in .failure(error) }
+            }
+        })
+        self.messageInvoices = RequestBatcher(maxBatch: 1_000, work: { [unowned self] keys in
+            let mt = Schema.messages
+            do {
+                var invoiceOf: [[String]: String] = [:]
+                for row in try await self.store.rows(of: mt, keys: Array(Set(keys))) {
+                    invoiceOf[[mt.value(row, "customer_id").text!, mt.value(row, "id").text!]] = mt.value(row, "invoice_id").text!
+                }
+                return keys.map { .success(invoiceOf[$0]) }
+            } catch {
+                return keys.map { _ in .failure(error) }
             }
         })
     }
@@ -129,6 +142,12 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
     }
 
     // MARK: Events
+
+    /// The invoice of each message (`[customer id, message id]`; nil: no such message), looked up
+    /// together with the messages of other requests' events, one read per batch.
+    public func invoices(ofMessages keys: [[String]]) async throws -> [String?] {
+        try await messageInvoices.submit(keys).map { try $0.get() }
+    }
 
     /// Ingests `events` (in a batch with other requests' events) and returns each one's outcome.
     public func submit(_ events: [Event]) async -> [Result<IngestOutcome, any Error>] {

@@ -36,7 +36,20 @@ struct APITests {
                                                      headers: [("X-API-Key", TestKeys.decisionsKey)])
             #expect(headerKey.status == 200)
             #expect(try await server.store.count(Schema.decisions) == 1)
+            // A known key is hashed once; asked again it is still checked for its scope.
+            let again = try await server.api("/v1/decisions", request, key: TestKeys.outcomesKey)
+            #expect(again.status == 403 && errorCode(again.json) == "missing_scope")
         }
+    }
+
+    @Test("Authorization: the bearer scheme in any case, blanks around the token dropped; other schemes carry no key")
+    func bearer() {
+        #expect(ServiceApp.bearerToken("Bearer pk-1") == "pk-1")
+        #expect(ServiceApp.bearerToken("bEARER \t pk-1 \t") == "pk-1")
+        #expect(ServiceApp.bearerToken("Basic cGs6MQ==") == nil)
+        #expect(ServiceApp.bearerToken("Bearer") == nil)
+        #expect(ServiceApp.bearerToken("Bearerpk-1") == nil)
+        #expect(ServiceApp.bearerToken("Bearer   ") == "")
     }
 
     @Test("The promoted model decides channel, tone and send time with its propensity; the decision is logged and reproducible")

@@ -1,5 +1,6 @@
-/// Group commit: items submitted by concurrent requests are written together, one transaction per
-/// batch, and each submitter gets its own items' results once that transaction has committed.
+/// Work of concurrent requests done together: items submitted meanwhile are handled as one batch —
+/// written in one transaction (group commit) or looked up in one read — and each submitter gets its
+/// own items' results once the batch is done.
 ///
 /// While one batch is written, new submissions queue; the next batch takes everything queued (up to
 /// `maxBatch` items, never splitting one submission). Under load a batch therefore holds about
@@ -7,7 +8,7 @@
 /// 1 / (write time) however many requests arrive; with a single request in flight a batch is that
 /// one request and nothing waits. `after` runs once per batch, after the submitters were answered,
 /// before the next batch (the service's reaction run goes there, so it never overlaps an ingest).
-actor GroupCommit<Item: Sendable, Output: Sendable> {
+actor RequestBatcher<Item: Sendable, Output: Sendable> {
     typealias Work = @Sendable ([Item]) async -> [Result<Output, any Error>]
 
     private let work: Work
@@ -17,10 +18,10 @@ actor GroupCommit<Item: Sendable, Output: Sendable> {
     private var draining = false
 
     /// - Parameters:
-    ///   - work: writes a batch; returns one result per item, in order.
+    ///   - work: handles a batch; returns one result per item, in order.
     ///   - after: runs after each batch.
     init(maxBatch: Int, work: @escaping Work, after: @escaping @Sendable () async -> Void = {}) {
-        precondition(maxBatch > 0, "GroupCommit: maxBatch must be positive")
+        precondition(maxBatch > 0, "RequestBatcher: maxBatch must be positive")
         self.maxBatch = maxBatch
         self.work = work
         self.after = after
@@ -51,7 +52,7 @@ actor GroupCommit<Item: Sendable, Output: Sendable> {
             let batch = Array(pending[..<end])
             pending.removeFirst(end)
             let results = await work(batch.flatMap(\.items))
-            precondition(results.count == count, "GroupCommit: work returned \(results.count) results for \(count) items")
+            precondition(results.count == count, "RequestBatcher: work returned \(results.count) results for \(count) items")
             var i = 0
             for (items, c) in batch {
                 c.resume(returning: Array(results[i..<(i + items.count)]))
