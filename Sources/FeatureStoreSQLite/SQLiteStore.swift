@@ -12,6 +12,8 @@ public final class SQLiteStore: Store {
     public let bulkRows: Int
     /// `customersSQL` per table name.
     let queryCache = LockedDictionary()
+    /// Checkpoints the write-ahead log beside the writer (its commits only signal it).
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the SQLite file at `path` and applies pending migrations.
     /// - Throws: `StoreError.database` when the file cannot be opened or migrated.
@@ -20,6 +22,8 @@ public final class SQLiteStore: Store {
     public init(path: String, migrate: Bool = true, bulkRows: Int = 10_000) async throws {
         location = .sqlite(path: path)
         self.bulkRows = bulkRows
+        let checkpointer = WALCheckpointer(path: path)
+        self.checkpointer = checkpointer
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
@@ -27,9 +31,15 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Bulk imports touch many B-tree pages; 128 MiB of page cache keeps them in memory.
             try db.execute(sql: "PRAGMA cache_size = -131072")
+            checkpointer.install(on: db.sqliteConnection!)
         }
         pool = try sqliteErrors("") { try DatabasePool(path: path, configuration: configuration) }
+        try checkpointer.start()
         if migrate { try await self.migrate() }
+    }
+
+    deinit {
+        checkpointer.stop()
     }
 
     @discardableResult
@@ -451,6 +461,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async throws {
+        checkpointer.stop()
         try sqliteErrors("") { try pool.close() }
     }
 }

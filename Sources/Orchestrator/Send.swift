@@ -39,10 +39,18 @@ enum LocalClock {
     /// The instant of local `date` at `hour`:00 (the later instant when a DST change repeats it,
     /// the hour after when it skips it).
     static func instant(_ date: CalendarDate, hour: Int, in zone: TimeZone) -> Date {
+        instant(date, hour: hour) { ZoneOffsets.secondsFromGMT(zone, at: $0) }
+    }
+
+    /// `instant(_:hour:in:)` with the zone's offsets at hand.
+    static func instant(_ date: CalendarDate, hour: Int, offsets: ZoneOffsets.Span) -> Date {
+        instant(date, hour: hour) { offsets.secondsFromGMT(at: $0) }
+    }
+
+    private static func instant(_ date: CalendarDate, hour: Int, offset: (Double) -> Int) -> Date {
         let naive = Double(date.daysSinceEpoch) * 86_400 + Double(hour) * 3600
-        var guess = Date(timeIntervalSince1970: naive - Double(ZoneOffsets.secondsFromGMT(zone, for: Date(timeIntervalSince1970: naive))))
-        guess = Date(timeIntervalSince1970: naive - Double(ZoneOffsets.secondsFromGMT(zone, for: guess)))
-        return guess
+        let guess = naive - Double(offset(naive))
+        return Date(timeIntervalSince1970: naive - Double(offset(guess)))
     }
 
     /// Noon of local `date` (a safe instant for "that day").
@@ -54,35 +62,48 @@ enum LocalClock {
     }
 }
 
+/// Positions of the `contact_points` columns the channel checks read, looked up once: runs and
+/// decisions check every channel of every case.
+enum ContactColumns {
+    static let kind = Schema.contactPoints.index("kind")
+    static let phoneType = Schema.contactPoints.index("phone_type")
+    static let validation = Schema.contactPoints.index("validation")
+    static let updatedAt = Schema.contactPoints.index("updated_at")
+    static let consent = Schema.contactPoints.index("consent")
+}
+
 extension Orchestrator {
     /// The contact points that can carry `channel`, best first (validated before unverified, newest first).
     func carriers(of channel: Channel, in points: [[Value]]) -> [[Value]] {
-        let cp = Schema.contactPoints
-        let fitting = points.filter { row in
-            let kind = cp.value(row, "kind").text!
+        typealias C = ContactColumns
+        var fitting = points.filter { row in
+            let kind = row[C.kind].text
             switch channel {
             case .email: return kind == "email"
-            case .sms: return kind == "phone" && cp.value(row, "phone_type").text == "mobile"
+            case .sms: return kind == "phone" && row[C.phoneType].text == "mobile"
             case .robocall: return kind == "phone"
             case .letter: return kind == "postal"
             case .push: return kind == "push"
             case .whatsapp: return kind == "whatsapp"
             }
         }
-        return fitting.sorted { a, b in
-            let va = cp.value(a, "validation").text == "valid", vb = cp.value(b, "validation").text == "valid"
-            if va != vb { return va }
-            return (cp.value(a, "updated_at").integer ?? 0) > (cp.value(b, "updated_at").integer ?? 0)
+        if fitting.count > 1 {
+            fitting.sort { a, b in
+                let va = a[C.validation].text == "valid", vb = b[C.validation].text == "valid"
+                if va != vb { return va }
+                return (a[C.updatedAt].integer ?? 0) > (b[C.updatedAt].integer ?? 0)
+            }
         }
+        return fitting
     }
 
     /// The usable contact point for `channel`, or the condition that stops the send.
     func contactPoint(for channel: Channel, in points: [[Value]]) -> Result<[Value], ConditionError> {
-        let cp = Schema.contactPoints
+        typealias C = ContactColumns
         let all = carriers(of: channel, in: points)
-        let usable = all.filter { ValidationState(rawValue: cp.value($0, "validation").text!)?.isUsable ?? false }
+        let usable = all.filter { ValidationState(rawValue: $0[C.validation].text!)?.isUsable ?? false }
         if usable.isEmpty { return .failure(ConditionError(condition: .noContactPoint)) }
-        guard let consented = usable.first(where: { cp.value($0, "consent").integer == 1 }) else {
+        guard let consented = usable.first(where: { $0[C.consent].integer == 1 }) else {
             return .failure(ConditionError(condition: .noConsent))
         }
         return .success(consented)
@@ -90,12 +111,12 @@ extension Orchestrator {
 
     /// The optimiser's view of the customer's contact points.
     func banditContactPoints(_ points: [[Value]]) -> [Optimizer.ContactPoint] {
-        let cp = Schema.contactPoints
+        typealias C = ContactColumns
         var out: [Optimizer.ContactPoint] = []
         for channel in Channel.allCases {
             for row in carriers(of: channel, in: points) {
-                let state = ContactState(rawValue: cp.value(row, "validation").text!) ?? .unverified
-                out.append(Optimizer.ContactPoint(channel: channel, state: state, consent: cp.value(row, "consent").integer == 1))
+                let state = ContactState(rawValue: row[C.validation].text!) ?? .unverified
+                out.append(Optimizer.ContactPoint(channel: channel, state: state, consent: row[C.consent].integer == 1))
             }
         }
         return out
@@ -125,7 +146,8 @@ extension Orchestrator {
     /// its weekday whose window starts after the current local hour (within 7 days) — the schedule
     /// the simulator and the training data use (`DecisionClock.sendDelayDays`).
     func sendTime(for action: DeliveryAction, asOf: Date, zone: TimeZone) -> Date {
-        SendSlots.start(weekday: action.weekday, hour: action.hour, now: LocalClock.local(asOf, in: zone), zone: zone)
+        SendSlots.start(weekday: action.weekday, hour: action.hour, now: LocalClock.local(asOf, in: zone),
+                        offsets: ZoneOffsets.span(zone, around: asOf.timeIntervalSince1970))
     }
 
     /// The delivery action a message at `t` over `channel` in `tone` amounts to.
@@ -304,17 +326,19 @@ struct SendSlots {
 
     init(asOf: Date, zone: TimeZone) {
         let now = LocalClock.local(asOf, in: zone)
+        // One look-up of the zone's table for all 42 instants (they lie within the coming 8 days).
+        let offsets = ZoneOffsets.span(zone, around: asOf.timeIntervalSince1970)
         starts = Weekday.allCases.flatMap { weekday in
-            HourBucket.allCases.map { hour in Self.start(weekday: weekday, hour: hour, now: now, zone: zone) }
+            HourBucket.allCases.map { hour in Self.start(weekday: weekday, hour: hour, now: now, offsets: offsets) }
         }
     }
 
     /// The start of the window `hour` on the next local occurrence of `weekday` after `now` (the
     /// customer's wall clock): today only when the window has not started yet, else within 7 days.
-    static func start(weekday: Weekday, hour: HourBucket, now: (date: CalendarDate, hour: Int, minute: Int), zone: TimeZone) -> Date {
+    static func start(weekday: Weekday, hour: HourBucket, now: (date: CalendarDate, hour: Int, minute: Int), offsets: ZoneOffsets.Span) -> Date {
         var ahead = (weekday.rawValue - LocalClock.weekday(now.date).rawValue + 7) % 7
         if ahead == 0 && hour.startHour <= now.hour { ahead = 7 }
-        return LocalClock.instant(now.date.adding(days: ahead), hour: hour.startHour, in: zone)
+        return LocalClock.instant(now.date.adding(days: ahead), hour: hour.startHour, offsets: offsets)
     }
 
     /// When `action` goes out: the start of its window on the next local occurrence of its weekday

@@ -6,8 +6,19 @@ public enum Channel: String, CaseIterable, Codable, Sendable, Comparable {
     case email, sms, letter, push, robocall, whatsapp
 
     public static func < (a: Channel, b: Channel) -> Bool { a.index < b.index }
-    /// Position in `allCases`.
-    public var index: Int { Channel.allCases.firstIndex(of: self)! }
+    /// Position in `allCases` (a switch: `allCases.firstIndex` built the array at every call).
+    public var index: Int {
+        switch self {
+        case .email: 0
+        case .sms: 1
+        case .letter: 2
+        case .push: 3
+        case .robocall: 4
+        case .whatsapp: 5
+        }
+    }
+
+    static let cases = allCases
 }
 
 /// The tone of a message.
@@ -15,7 +26,16 @@ public enum Tone: String, CaseIterable, Codable, Sendable, Comparable {
     case friendly, neutral, firm
 
     public static func < (a: Tone, b: Tone) -> Bool { a.index < b.index }
-    public var index: Int { Tone.allCases.firstIndex(of: self)! }
+    /// Position in `allCases`.
+    public var index: Int {
+        switch self {
+        case .friendly: 0
+        case .neutral: 1
+        case .firm: 2
+        }
+    }
+
+    static let cases = allCases
 }
 
 /// A day of the week in the customer's own time zone (ISO 8601 numbering: Monday = 1).
@@ -26,6 +46,8 @@ public enum Weekday: Int, CaseIterable, Codable, Sendable, Comparable {
     public var index: Int { rawValue - 1 }
     public var name: String { String(describing: self) }
     public var isWeekend: Bool { self == .saturday || self == .sunday }
+
+    static let cases = allCases
 }
 
 /// A two-hour send window in the customer's local time, 08:00 to 20:00.
@@ -33,7 +55,8 @@ public enum HourBucket: Int, CaseIterable, Codable, Sendable, Comparable {
     case h08 = 8, h10 = 10, h12 = 12, h14 = 14, h16 = 16, h18 = 18
 
     public static func < (a: HourBucket, b: HourBucket) -> Bool { a.rawValue < b.rawValue }
-    public var index: Int { HourBucket.allCases.firstIndex(of: self)! }
+    /// Position in `allCases`.
+    public var index: Int { (rawValue - 8) / 2 }
     /// First local hour of the window.
     public var startHour: Int { rawValue }
     /// The bucket containing local hour `hour`, if it lies within 08:00–20:00.
@@ -46,6 +69,8 @@ public enum HourBucket: Int, CaseIterable, Codable, Sendable, Comparable {
         let a = startHour, b = startHour + 2
         return (a < 10 ? "0\(a)" : "\(a)") + "-" + (b < 10 ? "0\(b)" : "\(b)")
     }
+
+    static let cases = allCases
 }
 
 /// One choice of the optimiser: how, in what tone and when a message goes out.
@@ -63,22 +88,21 @@ public struct DeliveryAction: Hashable, Codable, Sendable, CustomStringConvertib
     }
 
     /// Number of distinct actions: 6 × 3 × 7 × 6 = 756.
-    public static let count = Channel.allCases.count * Tone.allCases.count * Weekday.allCases.count * HourBucket.allCases.count
+    public static let count = Channel.cases.count * Tone.cases.count * Weekday.cases.count * HourBucket.cases.count
 
     /// A dense index in `0..<count` (channel-major), stable across versions.
     public var index: Int {
-        ((channel.index * Tone.allCases.count + tone.index) * Weekday.allCases.count + weekday.index)
-            * HourBucket.allCases.count + hour.index
+        ((channel.index * Tone.cases.count + tone.index) * Weekday.cases.count + weekday.index) * HourBucket.cases.count + hour.index
     }
 
     /// The action with dense index `index`.
     public init(index: Int) {
         precondition(index >= 0 && index < DeliveryAction.count, "DeliveryAction: index \(index) outside 0..<\(DeliveryAction.count)")
         var k = index
-        let h = k % HourBucket.allCases.count; k /= HourBucket.allCases.count
-        let d = k % Weekday.allCases.count; k /= Weekday.allCases.count
-        let t = k % Tone.allCases.count; k /= Tone.allCases.count
-        self.init(channel: Channel.allCases[k], tone: Tone.allCases[t], weekday: Weekday.allCases[d], hour: HourBucket.allCases[h])
+        let h = k % HourBucket.cases.count; k /= HourBucket.cases.count
+        let d = k % Weekday.cases.count; k /= Weekday.cases.count
+        let t = k % Tone.cases.count; k /= Tone.cases.count
+        self.init(channel: Channel.cases[k], tone: Tone.cases[t], weekday: Weekday.cases[d], hour: HourBucket.cases[h])
     }
 
     /// Every action, in index order.

@@ -6,7 +6,7 @@ import Foundation
 /// asked for and is rebuilt further out when an instant falls outside it.
 public enum ZoneOffsets {
     /// Offsets from `starts[k]` (inclusive) to `starts[k + 1]`, for instants in `from..<to`.
-    struct Table {
+    struct Table: Sendable {
         var from: Double
         var to: Double
         var starts: [Double]
@@ -27,6 +27,30 @@ public enum ZoneOffsets {
         let table = build(zone, around: seconds)
         tables[id] = table
         return offset(table, seconds)
+    }
+
+    /// A zone's offsets around an instant, read without the lock: for the many look-ups of one
+    /// decision (the send instants of every weekday and window of the coming week).
+    public struct Span: Sendable {
+        let zone: TimeZone
+        let table: Table
+
+        /// Seconds `zone` is ahead of GMT at `seconds` (beyond the span's table, through `ZoneOffsets`).
+        public func secondsFromGMT(at seconds: Double) -> Int {
+            guard seconds >= table.from, seconds < table.to else { return ZoneOffsets.secondsFromGMT(zone, at: seconds) }
+            return ZoneOffsets.offset(table, seconds)
+        }
+    }
+
+    /// The offsets of `zone` for at least `margin` seconds either side of `seconds`.
+    public static func span(_ zone: TimeZone, around seconds: Double, margin: Double = 31 * 86_400) -> Span {
+        lock.lock()
+        defer { lock.unlock() }
+        let id = zone.identifier
+        if let table = tables[id], seconds - margin >= table.from, seconds + margin < table.to { return Span(zone: zone, table: table) }
+        let table = build(zone, around: seconds)
+        tables[id] = table
+        return Span(zone: zone, table: table)
     }
 
     /// `secondsFromGMT(_:at:)` for a `Date`.

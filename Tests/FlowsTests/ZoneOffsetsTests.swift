@@ -32,4 +32,19 @@ import Testing
         }
         if id.hasPrefix("Europe/") && id != "Europe/Moscow" { #expect(transitions > 100, "\(id): \(transitions) transitions") }
     }
+
+    @Test("a span answers as Foundation within its margin and beyond it, for centres 1965–2045", arguments: zones)
+    func spanMatchesFoundation(_ id: String) throws {
+        let zone = try #require(TimeZone(identifier: id))
+        var rng = Xoshiro256(seed: 11)
+        for _ in 0..<200 {
+            let centre = (-157_766_400.0 + rng.uniform() * 2_524_608_000).rounded(.down)
+            let span = ZoneOffsets.span(zone, around: centre)
+            for _ in 0..<20 {
+                // Mostly the coming week (what a decision asks), sometimes past the margin.
+                let t = (centre + (rng.uniform() < 0.8 ? rng.uniform() * 8 * 86_400 : (rng.uniform() - 0.5) * 4e8)).rounded(.down)
+                #expect(span.secondsFromGMT(at: t) == zone.secondsFromGMT(for: Date(timeIntervalSince1970: t)), "\(id) centre \(centre) at \(t)")
+            }
+        }
+    }
 }

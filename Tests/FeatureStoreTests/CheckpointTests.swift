@@ -1,0 +1,45 @@
+import FeatureStore
+import Foundation
+import Testing
+@testable import FeatureStoreSQLite
+
+@Suite("SQLite write-ahead log checkpoints beside the writer")
+struct CheckpointTests {
+    static func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    @Test("Commits past 1,000 log pages are checkpointed on the checkpoint thread, past 8,000 by the writer: the log stays short, every row reaches the file")
+    func logStaysShort() async throws {
+        let path = try temporaryDirectory("checkpoint") + "/pom.sqlite"
+        let store = try await SQLiteStore(path: path)
+        try store.executeRaw("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        // 6,000 commits of a 4 kB row each: about 12,000 log pages (47 MB) without checkpoints.
+        for i in 0..<6_000 { try store.executeRaw("INSERT INTO blobs (id, body) VALUES (\(i), randomblob(4000))") }
+        // The last request may still be under way.
+        for _ in 0..<100 where Self.size(path) < 6_000 * 4_000 { try await Task.sleep(for: .milliseconds(20)) }
+        let (count, error) = store.checkpointer.checkpoints
+        #expect(count >= 5 && error == nil, "\(count) checkpoints, last error \(error ?? "none")")
+        // At most about 8,000 pages (33 MB with frame headers) however fast the writer commits.
+        #expect(Self.size(path + "-wal") < 36 << 20, "log \(Self.size(path + "-wal")) bytes")
+        #expect(Self.size(path) > 6_000 * 4_000, "database file \(Self.size(path)) bytes")
+        try await store.close()
+
+        let again = try await SQLiteStore(path: path)
+        #expect(try await again.count(StoreTable(name: "blobs", file: "blobs", columns: [StoreColumn("id", .integer)], key: ["id"], idColumn: "id"))
+                == 6_000)
+        try await again.close()
+    }
+
+    @Test("Stopping is idempotent; requests after the stop are ignored")
+    func stop() async throws {
+        let path = try temporaryDirectory("checkpoint-stop") + "/pom.sqlite"
+        let store = try await SQLiteStore(path: path)
+        store.checkpointer.stop()
+        store.checkpointer.stop()
+        store.checkpointer.request()
+        try store.executeRaw("CREATE TABLE t (x)")
+        try await store.close()
+        #expect(store.checkpointer.checkpoints.count == 0)
+    }
+}
