@@ -390,11 +390,13 @@ public final class PostgresStore: Store {
     }
 
     func decode(_ rows: [PostgresRow], _ table: StoreTable) throws -> [[Value]] {
-        try rows.map { row in
+        // The column types once (iterating `table.columns` copied every column's strings for every row).
+        let types = table.columns.map(\.type)
+        return try rows.map { row in
             var values: [Value] = []
-            values.reserveCapacity(table.columns.count)
-            for (cell, column) in zip(row, table.columns) {
-                switch column.type {
+            values.reserveCapacity(types.count)
+            for (cell, type) in zip(row, types) {
+                switch type {
                 case .real: values.append(try cell.decode(Double?.self).map(Value.real) ?? .null)
                 case .integer, .instant, .boolean: values.append(try cell.decode(Int64?.self).map(Value.integer) ?? .null)
                 case .text, .date, .localTime, .actionSet, .word: values.append(try cell.decode(String?.self).map(Value.text) ?? .null)

@@ -434,6 +434,8 @@ public final class SQLiteStore: Store {
         }
         defer { sqlite3_reset(s) }
         var result: [[Value]] = []
+        // The column types once (iterating `table.columns` copied every column's strings for every row).
+        let types = table.columns.map(\.type)
         while true {
             let rc = sqlite3_step(s)
             if rc == SQLITE_DONE { break }
@@ -442,11 +444,11 @@ public final class SQLiteStore: Store {
                                           message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
             }
             var row: [Value] = []
-            row.reserveCapacity(table.columns.count)
-            for (i, column) in table.columns.enumerated() {
+            row.reserveCapacity(types.count)
+            for (i, type) in types.enumerated() {
                 let k = Int32(i)
                 if sqlite3_column_type(s, k) == SQLITE_NULL { row.append(.null); continue }
-                switch column.type {
+                switch type {
                 case .real: row.append(.real(sqlite3_column_double(s, k)))
                 case .integer, .instant, .boolean: row.append(.integer(sqlite3_column_int64(s, k)))
                 case .text, .date, .localTime, .actionSet, .word:

@@ -62,19 +62,21 @@ public enum LiveFeatures {
                     invoiceID: invoiceID, at: t)
     }
 
-    /// The tables whose rows of a customer `context(tables:customerID:invoiceID:at:)` reads.
-    public static let tables = [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.decisions,
-                                Schema.messages, Schema.events, Schema.payments]
+    /// The tables whose rows of a customer `context(tables:customerID:invoiceID:at:)` reads. Not
+    /// `decisions`: no feature uses them, and a customer's logged decisions grow with every call of
+    /// the decision API (reading and decoding them was most of a decision's cost).
+    public static let tables = [Schema.customers, Schema.contactPointVersions, Schema.invoices, Schema.messages, Schema.events, Schema.payments]
 
     /// The context of a decision on `invoiceID` at `t` from one customer's rows of `tables`, by table
     /// name (as `Store.rows(of:customers:)` returns them; other tables are ignored).
     /// - Throws: `LiveFeatureError` when the customer or the invoice is not among the rows.
     public static func context(tables: [String: [[Value]]], customerID: String, invoiceID: String, at t: Int64) throws -> LiveContext {
-        guard var h = CustomerHistory.group(tables).first(where: { $0.customerID == customerID }) else {
+        var read = tables
+        read[Schema.decisions.name] = nil
+        guard let h = CustomerHistory.group(read).first(where: { $0.customerID == customerID }) else {
             throw LiveFeatureError.unknownCustomer(customerID)
         }
         guard h.invoices[invoiceID] != nil else { throw LiveFeatureError.unknownInvoice(customerID: customerID, invoiceID: invoiceID) }
-        h.decisions = []
         return h.liveContext(invoiceID: invoiceID, at: t)
     }
 
