@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "LinAlg", dependencies: ["CBLAS", "CLAPACKE"]),
         .target(name: "Tabular"),
         .target(name: "Vocabulary"),
-        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Optimizer", dependencies: ["LinAlg", "Vocabulary", "Tabular", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "FeatureStore", dependencies: ["LinAlg", "Tabular", "Vocabulary", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Simulator", dependencies: ["FeatureStore", "Vocabulary", "LinAlg"]),
         // QR codes (libqrencode) rendered as SVG and PNG (libpng), for letters and the payment page.

@@ -1,3 +1,5 @@
+import Tabular
+
 /// Reading JSON text (RFC 8259) straight into a `JSONValue`, for request bodies the service reads
 /// on every call: `JSONDecoder` into `JSONValue` tries each kind of value in turn and costs several
 /// times more. Numbers are `Double`s (as `JSONDecoder` gives them), a repeated object key keeps its
@@ -149,13 +151,8 @@ private struct JSONReader {
                 at += 1
                 guard let e = peek else { break }
                 at += 1
+                if let b = JSONEscape.byte(for: e) { out.append(b); continue }
                 switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
