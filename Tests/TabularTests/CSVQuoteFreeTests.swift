@@ -14,6 +14,20 @@ import Testing
     }
 
     /// Expects `b` to hold the rows of `a`: the same count, numbers bit for bit, the same strings.
+    /// Reads `csv` in one general pass, expects `rows` rows, and the same columns from `strategy`
+    /// for every number of ranges in `parts`; returns the one-pass columns.
+    @discardableResult
+    func expectOnePassEverywhere(_ csv: CSVFile, rows: Int, numeric: [String], texts: [String], parts: [Int],
+                                 strategy: (Int) -> CSVFile.Strategy, sourceLocation: SourceLocation = #_sourceLocation) throws -> CSVColumns {
+        let one = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
+        #expect(one.rowCount == rows, sourceLocation: sourceLocation)
+        for n in parts {
+            expectSame(one, try csv.read(numeric: numeric, text: texts, strategy: strategy(n)), numeric: numeric, texts: texts, "\(n) parts",
+                       sourceLocation: sourceLocation)
+        }
+        return one
+    }
+
     func expectSame(_ a: CSVColumns, _ b: CSVColumns, numeric: [String], texts: [String], _ context: String,
                     sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(a.rowCount == b.rowCount, "\(context)", sourceLocation: sourceLocation)
@@ -78,12 +92,7 @@ import Testing
         let rows = 3000
         let (text, numeric, texts) = randomFile(seed: seed, rows: rows)
         let csv = try CSVFile(path: try temporaryCSV(text))
-        let general = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
-        #expect(general.rowCount == rows)
-        for parts in [1, 2, 3, 7, 16] {
-            let fast = try csv.read(numeric: numeric, text: texts, strategy: .quoteFree(parts: parts))
-            expectSame(general, fast, numeric: numeric, texts: texts, "\(parts) parts")
-        }
+        try expectOnePassEverywhere(csv, rows: rows, numeric: numeric, texts: texts, parts: [1, 2, 3, 7, 16]) { .quoteFree(parts: $0) }
         // Both agree with strtod on every value (the generated spellings are all finite numbers).
         let automatic = try csv.read(numeric: numeric, text: texts)
         let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).dropFirst()
@@ -230,13 +239,8 @@ import Testing
         let rows = 3000
         let (text, numeric, texts) = quotedFile(seed: seed, rows: rows)
         let csv = try CSVFile(path: try temporaryCSV(text))
-        let one = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: 1))
-        #expect(one.rowCount == rows)
+        let one = try expectOnePassEverywhere(csv, rows: rows, numeric: numeric, texts: texts, parts: [2, 3, 7, 16, 64, 200]) { .general(parts: $0) }
         #expect(one.string("t1").contains { $0.contains("\n") } && one.string("t1").contains { $0.contains("\"") })
-        for parts in [2, 3, 7, 16, 64, 200] {
-            let many = try csv.read(numeric: numeric, text: texts, strategy: .general(parts: parts))
-            expectSame(one, many, numeric: numeric, texts: texts, "\(parts) parts")
-        }
         expectSame(one, try csv.read(numeric: numeric, text: texts), numeric: numeric, texts: texts, "automatic")
     }
 
