@@ -46,6 +46,8 @@ public enum EventIngest {
         public var received: Int
         public var new: Int
         public var signals: [CaseSignal]
+        /// `[customer id, event id]` of the new events (each once, however often it came).
+        public var newKeys: Set<[String]> = []
     }
 
     /// Writes `events` and their consequences in one transaction.
@@ -199,6 +201,6 @@ public enum EventIngest {
         for key in changedInvoices.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             changes.append(.update(it, key: key, set: ["status": it.value(changedInvoices[key]!, "status")], onlyIf: open))
         }
-        return (changes, Result(received: events.count, new: fresh.count, signals: signals))
+        return (changes, Result(received: events.count, new: fresh.count, signals: signals, newKeys: Set(fresh.map { [$0.customerId, $0.id] })))
     }
 }

@@ -170,9 +170,10 @@ public final class ServiceRuntime: Service, @unchecked Sendable {
     }
 
     private func ingestTogether(_ batch: [Event]) async throws -> [IngestOutcome] {
-        var seen = try await store.existing(Set(batch.map { [$0.customerId, $0.id] }), in: Schema.events)
-        let outcomes: [IngestOutcome] = batch.map { seen.insert([$0.customerId, $0.id]).inserted ? .processed : .duplicate }
         let (result, _) = try await orchestrator.ingest(batch, asOf: Date(), react: false)
+        // The first event of each new id is processed; repeats, in this batch or stored before, are duplicates.
+        var unclaimed = result.newKeys
+        let outcomes: [IngestOutcome] = batch.map { unclaimed.remove([$0.customerId, $0.id]) != nil ? .processed : .duplicate }
         for (e, o) in zip(batch, outcomes) where o == .processed {
             if e.kind == .bouncedHard { metrics.bounce(hard: true) }
             if e.kind == .bouncedSoft { metrics.bounce(hard: false) }

@@ -59,7 +59,7 @@ struct IngestTests {
         try await SmallCase().write(to: store)
         let result = try await EventIngest.apply([event("E1", .bouncedHard, hours: 0.1, message: "M1", payload: EventPayload(reason: "550 no such user"))],
                                                  to: store)
-        #expect(result.new == 1)
+        #expect(result.new == 1 && result.newKeys == [["C1", "E1"]])
         #expect(result.signals == [CaseSignal(customerId: "C1", invoiceId: "I1", kind: .bouncedHard, messageId: "M1", at: instant(hours: 0.1))])
         let m = try await store.rows(of: Schema.messages, keys: [["C1", "M1"]])[0]
         #expect(Schema.messages.value(m, "status").text == "bounced")
@@ -69,7 +69,7 @@ struct IngestTests {
         // A late `delivered` for the same message does not undo the bounce; the same event again changes nothing.
         let late = try await EventIngest.apply([event("E1", .bouncedHard, hours: 0.1, message: "M1"),
                                                 event("E2", .delivered, hours: 0.2, message: "M1")], to: store)
-        #expect(late.new == 1)
+        #expect(late.new == 1 && late.newKeys == [["C1", "E2"]])
         #expect(Schema.messages.value(try await store.rows(of: Schema.messages, keys: [["C1", "M1"]])[0], "status").text == "bounced")
         #expect(try await store.count(Schema.events) == 2)
         try await store.close()
