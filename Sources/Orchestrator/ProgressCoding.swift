@@ -188,6 +188,11 @@ enum ProgressBytes {
     }
 
     static func text(_ s: String, _ out: inout [UInt8]) {
+        // Most texts (ids, flow names, instants) need no escape: one scan, one copy.
+        if !s.utf8.contains(where: needsEscape) {
+            out.append(contentsOf: s.utf8)
+            return
+        }
         for c in s.utf8 {
             if needsEscape(c) {
                 let hex = Array("0123456789ABCDEF".utf8)
