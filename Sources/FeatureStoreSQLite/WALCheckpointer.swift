@@ -114,8 +114,7 @@ final class WALCheckpointer: @unchecked Sendable {
                 return !stopping
             }
             guard go else { return }
-            var logPages: Int32 = 0, copied: Int32 = 0
-            let code = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &logPages, &copied)
+            let code = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             lock.withLock {
                 _checkpoints += 1
                 _lastError = code == SQLITE_OK ? nil : String(cString: sqlite3_errmsg(db))

@@ -2,10 +2,10 @@
 /// written in one transaction (group commit) or looked up in one read — and each submitter gets its
 /// own items' results once the batch is done.
 ///
-/// While one batch is written, new submissions queue; the next batch takes everything queued (up to
+/// While one batch is handled, new submissions queue; the next batch takes everything queued (up to
 /// `maxBatch` items, never splitting one submission). Under load a batch therefore holds about
-/// (arrival rate × write time) items, so the number of transactions per second stays near
-/// 1 / (write time) however many requests arrive; with a single request in flight a batch is that
+/// (arrival rate × batch time) items, so the number of transactions (or reads) per second stays near
+/// 1 / (batch time) however many requests arrive; with a single request in flight a batch is that
 /// one request and nothing waits. `after` runs once per batch, after the submitters were answered,
 /// before the next batch (the service's reaction run goes there, so it never overlaps an ingest).
 actor RequestBatcher<Item: Sendable, Output: Sendable> {
@@ -27,7 +27,7 @@ actor RequestBatcher<Item: Sendable, Output: Sendable> {
         self.after = after
     }
 
-    /// Queues `items` and returns their results once their batch is written.
+    /// Queues `items` and returns their results once their batch is done.
     func submit(_ items: [Item]) async -> [Result<Output, any Error>] {
         if items.isEmpty { return [] }
         return await withCheckedContinuation { c in
@@ -39,7 +39,7 @@ actor RequestBatcher<Item: Sendable, Output: Sendable> {
         }
     }
 
-    /// Whether nothing is queued or being written.
+    /// Whether nothing is queued or being handled.
     var isIdle: Bool { !draining }
 
     private func drain() async {

@@ -20,13 +20,18 @@ public enum ZoneOffsets {
     /// Seconds `zone` is ahead of GMT at `seconds` after 1970-01-01 00:00 UTC; equal to
     /// `zone.secondsFromGMT(for:)`.
     public static func secondsFromGMT(_ zone: TimeZone, at seconds: Double) -> Int {
+        offset(table(zone, around: seconds, margin: 0), seconds)
+    }
+
+    /// The cached table of `zone` if it covers `margin` seconds either side of `seconds`, else a new one built around `seconds`.
+    private static func table(_ zone: TimeZone, around seconds: Double, margin: Double) -> Table {
         lock.lock()
         defer { lock.unlock() }
         let id = zone.identifier
-        if let table = tables[id], seconds >= table.from, seconds < table.to { return offset(table, seconds) }
+        if let table = tables[id], seconds - margin >= table.from, seconds + margin < table.to { return table }
         let table = build(zone, around: seconds)
         tables[id] = table
-        return offset(table, seconds)
+        return table
     }
 
     /// A zone's offsets around an instant, read without the lock: for the many look-ups of one
@@ -44,13 +49,7 @@ public enum ZoneOffsets {
 
     /// The offsets of `zone` for at least `margin` seconds either side of `seconds`.
     public static func span(_ zone: TimeZone, around seconds: Double, margin: Double = 31 * 86_400) -> Span {
-        lock.lock()
-        defer { lock.unlock() }
-        let id = zone.identifier
-        if let table = tables[id], seconds - margin >= table.from, seconds + margin < table.to { return Span(zone: zone, table: table) }
-        let table = build(zone, around: seconds)
-        tables[id] = table
-        return Span(zone: zone, table: table)
+        Span(zone: zone, table: table(zone, around: seconds, margin: margin))
     }
 
     /// `secondsFromGMT(_:at:)` for a `Date`.

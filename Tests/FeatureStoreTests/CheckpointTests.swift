@@ -37,8 +37,12 @@ struct CheckpointTests {
         store.checkpointer.stop()
         store.checkpointer.stop()
         store.checkpointer.request()
-        try store.executeRaw("CREATE TABLE t (x)")
-        try await store.close()
+        // Past 1,000 log pages (below the writer's own 8,000): a running thread would checkpoint here.
+        try store.executeRaw("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+        for i in 0..<1_500 { try store.executeRaw("INSERT INTO blobs (id, body) VALUES (\(i), randomblob(4000))") }
+        try await Task.sleep(for: .milliseconds(100))
         #expect(store.checkpointer.checkpoints.count == 0)
+        #expect(Self.size(path + "-wal") > 1_000 * 4_096)
+        try await store.close()
     }
 }
