@@ -32,88 +32,115 @@ extension Orchestrator {
             for row in try await store.rows(of: cu, customerIds: keys.map { $0[0] }) { customers[cu.value(row, "id").text!] = row }
             clock.lap("dispatch.read")
 
-            // Message rows change through guarded updates: a webhook may have reported the message
-            // delivered or bounced (in another process) between the send and this write, and a status
-            // never moves back to `sent`.
-            var outcomes = MessageOutcomes()
-            var doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
-            var failures: [(CaseKey, String, FlowCondition)] = []
             // Every message of the batch is rendered first, on all cores, then handed over in order.
             let (messagesRead, pointsRead, invoicesRead, customersRead) = (messages, points, invoices, customers)
-            let rendered = ResultSlots<Result<OutgoingMessage, any Error>?>(count: fresh.count)
+            let due = ResultSlots<DueMessage>(count: fresh.count)
             let render: @Sendable (Range<Int>) -> Void = { range in
                 for r in range {
                     let key = [ob.value(fresh[r], "customer_id").text!, ob.value(fresh[r], "message_id").text!]
-                    guard let message = messagesRead[key] else { rendered.set(r, nil); continue }
-                    let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
-                    guard let invoice = invoicesRead[invoiceKey], InvoiceStatus(rawValue: it.value(invoice, "status").text ?? "open")?.isClosed != true else {
-                        rendered.set(r, nil)
-                        continue
-                    }
-                    rendered.set(r, Result {
-                        try self.outgoingMessage(message, point: mt.value(message, "contact_point_id").text.flatMap { pointsRead[[key[0], $0]] },
-                                                 invoice: invoice, customer: customersRead[key[0]]!, asOf: asOf)
-                    })
+                    guard let message = messagesRead[key] else { due.set(r, DueMessage(outbox: fresh[r], message: nil, rendered: nil)); continue }
+                    let invoice = invoicesRead[[key[0], mt.value(message, "invoice_id").text!]]
+                    due.set(r, self.dueMessage(fresh[r], message: message, point: mt.value(message, "contact_point_id").text.flatMap { pointsRead[[key[0], $0]] },
+                                               invoice: invoice, customer: customersRead[key[0]], asOf: asOf))
                 }
             }
             parallelChunks(count: fresh.count, parts: min(configuration.threads, fresh.count / Self.renderRowsPerCore), render)
-            for (r, row) in fresh.enumerated() {
-                let key = [ob.value(row, "customer_id").text!, ob.value(row, "message_id").text!]
-                guard let message = messages[key] else { doneOutbox.append(key); continue }
-                let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
-                guard let prepared = rendered.get(r) else {
-                    // Paid (or handed over, or gone) since it was queued: nothing goes out.
-                    outcomes.cancelled.append(key)
-                    doneOutbox.append(key)
-                    continue
-                }
-                do {
-                    let outgoing = try prepared.get()
-                    let receipt = try await router.send(outgoing)
-                    outcomes.sent.append((key, receipt.providerId))
-                    doneOutbox.append(key)
-                    summary.sent += 1
-                    summary.sentByChannel[mt.value(message, "channel").text!, default: 0] += 1
-                } catch let error as ChannelError where error.isRetryable {
-                    let attempts = (ob.value(row, "attempts").integer ?? 0) + 1
-                    if attempts >= Int64(configuration.maxAttempts) {
-                        outcomes.failed.append(key)
-                        doneOutbox.append(key)
-                        failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], .providerError))
-                        summary.failed += 1
-                    } else {
-                        var retry = row
-                        retry[ob.index("attempts")] = .integer(attempts)
-                        retry[ob.index("due_at")] = .integer(micros(asOf.addingTimeInterval(configuration.retryBaseSeconds * pow(2, Double(attempts - 1)))))
-                        retry[ob.index("last_error")] = .text(error.description)
-                        retry[ob.index("lease_owner")] = .null
-                        retry[ob.index("lease_until")] = .null
-                        retryOutbox.append(retry)
-                        summary.retried += 1
-                    }
-                } catch {
-                    let condition: FlowCondition
-                    if let e = error as? ChannelError, let c = e.condition {
-                        condition = FlowCondition(rawValue: c.rawValue) ?? .providerError
-                    } else if let e = error as? ConditionError {
-                        condition = e.condition
-                    } else {
-                        condition = .providerError
-                    }
-                    outcomes.failed.append(key)
-                    doneOutbox.append(key)
-                    failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], condition))
-                    summary.failed += 1
-                }
-            }
+            let (changes, _) = try await handOver(due.values, asOf: asOf, summary: &summary)
             clock.lap("dispatch.send")
-            var changes = outcomes.changes + [.delete(ob, keys: doneOutbox), .upsert(TableRows(table: ob, rows: retryOutbox))]
-            if !failures.isEmpty {
-                changes += try await raise(failures.map { ($0.0, $0.1, $0.2, asOf) }, asOf: asOf)
-            }
             try await store.apply(changes)
             clock.lap("dispatch.write")
         }
+    }
+
+    /// A due outbox message as its channel gets it.
+    struct DueMessage: Sendable {
+        var outbox: [Value]
+        /// Nil: the message is gone (its outbox row is dropped).
+        var message: [Value]?
+        /// Nil: not sent, because the invoice was closed (paid, handed over) since it was queued.
+        var rendered: Result<OutgoingMessage, any Error>?
+    }
+
+    /// Renders a due message for its channel (a closed or missing invoice sends nothing).
+    func dueMessage(_ outbox: [Value], message: [Value], point: [Value]?, invoice: [Value]?, customer: [Value]?, asOf: Date) -> DueMessage {
+        let it = Schema.invoices
+        guard let invoice, let customer, InvoiceStatus(rawValue: it.value(invoice, "status").text ?? "open")?.isClosed != true else {
+            return DueMessage(outbox: outbox, message: message, rendered: nil)
+        }
+        let point = point
+        return DueMessage(outbox: outbox, message: message, rendered: Result {
+            try self.outgoingMessage(message, point: point, invoice: invoice, customer: customer, asOf: asOf)
+        })
+    }
+
+    /// Hands rendered messages to their channels, in order, and returns the writes that record
+    /// what came of them (message statuses, outbox rows done or due again, conditions raised on
+    /// the cases of failed messages) and the customers those writes touch.
+    ///
+    /// Message rows change through guarded updates: a webhook may have reported the message
+    /// delivered or bounced (in another process) between the send and the write, and a status
+    /// never moves back to `sent`.
+    func handOver(_ due: [DueMessage], asOf: Date, summary: inout RunSummary) async throws -> ([TableChange], Set<String>) {
+        guard !due.isEmpty else { return ([], []) }
+        let ob = Schema.outbox, mt = Schema.messages
+        var outcomes = MessageOutcomes()
+        var doneOutbox: [[String]] = [], retryOutbox: [[Value]] = []
+        var failures: [(CaseKey, String, FlowCondition)] = []
+        for item in due {
+            let row = item.outbox
+            let key = [ob.value(row, "customer_id").text!, ob.value(row, "message_id").text!]
+            guard let message = item.message else { doneOutbox.append(key); continue }
+            let invoiceKey = [key[0], mt.value(message, "invoice_id").text!]
+            guard let prepared = item.rendered else {
+                // Paid (or handed over, or gone) since it was queued: nothing goes out.
+                outcomes.cancelled.append(key)
+                doneOutbox.append(key)
+                continue
+            }
+            do {
+                let outgoing = try prepared.get()
+                let receipt = try await router.send(outgoing)
+                outcomes.sent.append((key, receipt.providerId))
+                doneOutbox.append(key)
+                summary.sent += 1
+                summary.sentByChannel[mt.value(message, "channel").text!, default: 0] += 1
+            } catch let error as ChannelError where error.isRetryable {
+                let attempts = (ob.value(row, "attempts").integer ?? 0) + 1
+                if attempts >= Int64(configuration.maxAttempts) {
+                    outcomes.failed.append(key)
+                    doneOutbox.append(key)
+                    failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], .providerError))
+                    summary.failed += 1
+                } else {
+                    var retry = row
+                    retry[ob.index("attempts")] = .integer(attempts)
+                    retry[ob.index("due_at")] = .integer(micros(asOf.addingTimeInterval(configuration.retryBaseSeconds * pow(2, Double(attempts - 1)))))
+                    retry[ob.index("last_error")] = .text(error.description)
+                    retry[ob.index("lease_owner")] = .null
+                    retry[ob.index("lease_until")] = .null
+                    retryOutbox.append(retry)
+                    summary.retried += 1
+                }
+            } catch {
+                let condition: FlowCondition
+                if let e = error as? ChannelError, let c = e.condition {
+                    condition = FlowCondition(rawValue: c.rawValue) ?? .providerError
+                } else if let e = error as? ConditionError {
+                    condition = e.condition
+                } else {
+                    condition = .providerError
+                }
+                outcomes.failed.append(key)
+                doneOutbox.append(key)
+                failures.append((CaseKey(customerId: key[0], invoiceId: invoiceKey[1]), key[1], condition))
+                summary.failed += 1
+            }
+        }
+        var changes = outcomes.changes + [.delete(ob, keys: doneOutbox), .upsert(TableRows(table: ob, rows: retryOutbox))]
+        if !failures.isEmpty {
+            changes += try await raise(failures.map { ($0.0, $0.1, $0.2, asOf) }, asOf: asOf)
+        }
+        return (changes, Set(due.map { ob.value($0.outbox, "customer_id").text! }))
     }
 
     /// Messages from which a dispatch batch renders on more than one core (at least this many per core).

@@ -103,16 +103,17 @@ public final class Orchestrator: Sendable {
     /// Claims the due cases batch by batch, plans each batch and writes it in one transaction.
     ///
     /// With `RunConfiguration.overlapPlanWrites` a batch's transaction runs while the next batch
-    /// (claimed just before it: SQLite has one writer, and a claim beside the reads slows both) is
-    /// read and planned on the cores. The next batch's cases of customers in the batch being
-    /// written wait for its commit before they are read, so they see its messages, contact points
-    /// and contact-cap sends as they would one batch after the other; the other customers' rows
-    /// that write does not touch.
+    /// is read and planned on the cores, and once it has committed the same task claims the batch
+    /// after that one (SQLite has one writer: the claim waits for the write anyway, and a claim
+    /// beside the next batch's planning costs the run nothing). The next batch's cases of customers
+    /// in the batch being written wait for its commit before they are read, so they see its
+    /// messages, contact points and contact-cap sends as they would one batch after the other; the
+    /// other customers' rows that write does not touch.
     func planDueCases(asOf: Date, runId: String, customers only: [String]?, summary: inout RunSummary) async throws {
         let ct = Schema.caseStates
         let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
-        let observer = configuration.phaseObserver
-        func claim() async throws -> [[Value]] {
+        let (observer, store, configuration) = (configuration.phaseObserver, store, configuration)
+        @Sendable func claim() async throws -> [[Value]] {
             var clock = PhaseClock(observer)
             let rows = try await store.claim(ct, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
                                              leaseUntil: micros(asOf.addingTimeInterval(configuration.leaseSeconds)), now: micros(asOf),
@@ -122,24 +123,55 @@ public final class Orchestrator: Sendable {
         }
         func customer(_ row: [Value]) -> String { ct.value(row, "customer_id").text! }
         var rounds: [CaseKey: Int] = [:]
-        var writing: Task<Void, any Error>?
+        // Writes the batch before the one being planned, then claims the batch after it.
+        var writing: Task<[[Value]], any Error>?
         var writingCustomers: Set<String> = []
-        func finishWrite() async throws {
-            guard let previous = writing else { return }
+        // The written batch's messages due now, handed over once it has committed ...
+        var handing: [DueMessage] = []
+        // ... and what came of them, written with the next batch.
+        var outcomes: [TableChange] = [], outcomeCustomers: Set<String> = []
+        func sendCommitted() async throws {
+            guard !handing.isEmpty else { return }
+            var clock = PhaseClock(observer)
+            let (changes, customers) = try await handOver(handing, asOf: asOf, summary: &summary)
+            handing = []
+            outcomes += changes
+            outcomeCustomers.formUnion(customers)
+            clock.lap("plan.send")
+        }
+        func finishWrite() async throws -> [[Value]] {
+            guard let previous = writing else { return try await claim() }
             writing = nil
             writingCustomers = []
             var clock = PhaseClock(observer)
-            try await previous.value
+            let next = try await previous.value
             clock.lap("plan.wait")
+            try await sendCommitted()
+            return next
+        }
+        func write(_ changes: [TableChange], customers: Set<String>) {
+            writing = Task {
+                var clock = PhaseClock(observer)
+                try await store.apply(changes)
+                clock.lap("plan.write")
+                return try await claim()
+            }
+            writingCustomers = customers
         }
         do {
             var rows = try await claim()
             while true {
                 if rows.isEmpty {
-                    guard writing != nil else { break }
-                    // The batch being written may leave cases due again today: claim once more after it.
-                    try await finishWrite()
-                    rows = try await claim()
+                    if writing != nil {
+                        // The batch being written may leave cases due again today: its task claims after its commit.
+                        rows = try await finishWrite()
+                    } else if !outcomes.isEmpty {
+                        // The last batch's hand-over; a failed message's case is due again at once.
+                        write(outcomes, customers: outcomeCustomers)
+                        (outcomes, outcomeCustomers) = ([], [])
+                    } else {
+                        break
+                    }
                     continue
                 }
                 for row in rows {
@@ -153,31 +185,35 @@ public final class Orchestrator: Sendable {
                     var clock = PhaseClock(observer)
                     try await store.apply(writes.changes)
                     clock.lap("plan.write")
+                    handing = writes.dueNow
+                    try await sendCommitted()
+                    if !outcomes.isEmpty {
+                        try await store.apply(outcomes)
+                        (outcomes, outcomeCustomers) = ([], [])
+                        clock.lap("plan.write")
+                    }
                     rows = try await claim()
                     continue
                 }
                 let waits = writingCustomers.isEmpty ? [] : rows.filter { writingCustomers.contains(customer($0)) }
                 let now = waits.isEmpty ? rows : rows.filter { !writingCustomers.contains(customer($0)) }
                 var (writes, part) = try await prepare(now, asOf: asOf, runId: runId, base: base)
-                try await finishWrite()
+                let next = try await finishWrite()
                 if !waits.isEmpty {
                     let (more, morePart) = try await prepare(waits, asOf: asOf, runId: runId, base: base)
                     writes.append(more)
                     part.add(morePart)
                 }
                 summary.add(part)
-                let next = try await claim()
-                let (changes, store) = (writes.changes, store)
-                writing = Task {
-                    var clock = PhaseClock(observer)
-                    try await store.apply(changes)
-                    clock.lap("plan.write")
-                }
-                writingCustomers = Set(rows.map(customer))
+                // `next` is leased, so the claim after this write skips it.
+                write(outcomes + writes.changes, customers: Set(rows.map(customer)).union(outcomeCustomers))
+                (outcomes, outcomeCustomers) = ([], [])
+                handing = writes.dueNow
                 rows = next
             }
         } catch {
-            // No write may outlive the run.
+            // No write may outlive the run. What it claimed, and the messages leased for a hand-over
+            // that did not happen, are released by the next run of this worker.
             _ = try? await writing?.value
             throw error
         }

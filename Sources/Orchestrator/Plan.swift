@@ -16,6 +16,9 @@ struct PlanWrites {
     /// are written, so a payment ingested meanwhile keeps its status.
     var invoices: [[String]: [String: Value]] = [:]
     var contactPoints: [[Value]] = []
+    /// Messages due now, rendered, to be handed to their channels once this transaction has
+    /// committed (`RunConfiguration.sendOnCommit`).
+    var dueNow: [Orchestrator.DueMessage] = []
 
     /// Adds the rows of `other` (planned from other customers' cases).
     mutating func append(_ other: PlanWrites) {
@@ -25,6 +28,7 @@ struct PlanWrites {
         caseStates += other.caseStates
         invoices.merge(other.invoices) { mine, theirs in mine.merging(theirs) { $1 } }
         contactPoints += other.contactPoints
+        dueNow += other.dueNow
     }
 
     var changes: [TableChange] {
@@ -157,6 +161,7 @@ extension Orchestrator {
                               customer: customer, points: points[key.customerId] ?? [], timeZone: zone,
                               arm: ct.value(row, "arm").text.flatMap(Experiment.Arm.init(rawValue:)), sends: sends[key.customerId] ?? [])
         var stored = try StoredProgress(stored: ct.value(row, "progress").text!)
+        let (firstMessage, firstOutbox) = (writes.messages.count, writes.outbox.count)
         let next = try advance(&facts, &stored, asOf: asOf, runId: runId, context: context, writes: &writes, summary: &summary)
         sends[key.customerId] = facts.sends
         points[key.customerId] = facts.points
@@ -171,6 +176,15 @@ extension Orchestrator {
         writes.caseStates.append(state)
         for (i, column) in it.columns.enumerated() where facts.invoice[i] != invoice[i] {
             writes.invoices[[key.customerId, key.invoiceId], default: [:]][column.sqlName] = facts.invoice[i]
+        }
+        if configuration.sendOnCommit {
+            // The case's messages due now, rendered as dispatch would from the rows this batch writes.
+            let mt = Schema.messages, cp = Schema.contactPoints, ob = Schema.outbox
+            for (m, o) in zip(writes.messages[firstMessage...], writes.outbox[firstOutbox...]) where ob.value(o, "lease_owner") != .null {
+                let pointId = mt.value(m, "contact_point_id")
+                let point = facts.points.first { cp.value($0, "id") == pointId }
+                writes.dueNow.append(dueMessage(o, message: m, point: point, invoice: facts.invoice, customer: customer, asOf: asOf))
+            }
         }
         summary.cases += 1
     }

@@ -63,10 +63,16 @@ public struct RunConfiguration: Sendable {
     /// Cores a batch is planned and its messages rendered on (each customer's cases on one of
     /// them); the store's reads and writes and the hand-over to the channels stay in order.
     public var threads: Int = BLASRuntime.threads
-    /// A planned batch's transaction runs while the next batch (claimed just before it) is read
-    /// and planned (`Orchestrator.planDueCases`); false writes each batch before the next is
-    /// claimed. Both store the same rows.
+    /// A planned batch's transaction, and then the claim of the batch after the next, run while
+    /// the next batch is read and planned (`Orchestrator.planDueCases`); false writes each batch
+    /// before the next is claimed. Both store the same rows.
     public var overlapPlanWrites: Bool = true
+    /// Messages a batch plans for now are rendered while it is planned and handed to their
+    /// channels as soon as its transaction has committed (their outbox rows are written leased to
+    /// this worker, and what came of them is written with the next batch); the dispatch phase then
+    /// only finds messages queued earlier or due again. False leaves every message to dispatch.
+    /// Both send the same messages and store the same rows.
+    public var sendOnCommit: Bool = true
     /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
     /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `plan.wait` (waiting
     /// for the previous batch's write), `dispatch.claim`, `dispatch.read`, `dispatch.send`,

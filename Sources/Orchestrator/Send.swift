@@ -220,7 +220,13 @@ extension Orchestrator {
             .integer(micros(at)), .text(MessageStatus.queued.rawValue), .null, .text(id),
             .integer(configuration.costMinor[chosen.channel] ?? 0),
         ])
-        writes.outbox.append([.text(key.customerId), .text(id), .integer(micros(at)), .integer(0), .null, .null, .null])
+        // A message due now is written leased to this worker when it goes out once the batch has
+        // committed: no other worker's dispatch takes it meanwhile, and after a crash the
+        // worker's next run releases it to its dispatch (`RunConfiguration.sendOnCommit`).
+        let sendsOnCommit = configuration.sendOnCommit && at <= asOf
+        writes.outbox.append([.text(key.customerId), .text(id), .integer(micros(at)), .integer(0), .null,
+                              sendsOnCommit ? .text(configuration.worker) : .null,
+                              sendsOnCommit ? .integer(micros(asOf.addingTimeInterval(configuration.leaseSeconds))) : .null])
         stored.messages[id] = step.ref
         facts.sends.append(micros(at))
         summary.decisions += 1
