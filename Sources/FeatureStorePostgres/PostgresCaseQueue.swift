@@ -196,6 +196,30 @@ extension PostgresStore: CaseQueue {
         return result
     }
 
+    public func sendTimes(customerIds: [String], since: Int64) async throws -> [String: [Int64]] {
+        let t = Schema.sendTimesColumns
+        let ids = Array(Set(customerIds)).sorted()
+        var result: [String: [Int64]] = [:]
+        try await lock.locked {
+            for start in stride(from: 0, to: ids.count, by: 1000) {
+                let sql = select(t) + " WHERE customer_id = ANY($1::text[])"
+                    + " AND scheduled_at >= \(Self.exactInstant("$2")) AND status <> 'failed'"
+                var bindings = PostgresBindings(capacity: 2)
+                bindings.append(Array(ids[start..<min(start + 1000, ids.count)]))
+                bindings.append(since)
+                let rows = try await postgresErrors(sql) {
+                    var rows: [PostgresRow] = []
+                    for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger) {
+                        rows.append(row)
+                    }
+                    return rows
+                }
+                for row in try decode(rows, t) { result[row[0].text!, default: []].append(row[1].integer!) }
+            }
+        }
+        return result
+    }
+
     public func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]] {
         let column = table.name == Schema.customers.name ? "id" : "customer_id"
         let ids = Array(Set(customerIds)).sorted()

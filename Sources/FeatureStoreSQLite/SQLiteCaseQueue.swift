@@ -126,6 +126,21 @@ extension SQLiteStore: CaseQueue {
         return result
     }
 
+    public func sendTimes(customerIds: [String], since: Int64) async throws -> [String: [Int64]] {
+        let t = Schema.sendTimesColumns
+        var result: [String: [Int64]] = [:]
+        let ids = Array(Set(customerIds)).sorted()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = ids[start..<min(start + 500, ids.count)]
+            let sql = select(t) + " WHERE customer_id IN (" + chunk.map { _ in "?" }.joined(separator: ", ") + ")"
+                + " AND scheduled_at >= ? AND status <> 'failed'"
+            for row in try fetch(t, sql, chunk.map(Value.text) + [.integer(since)]) {
+                result[row[0].text!, default: []].append(row[1].integer!)
+            }
+        }
+        return result
+    }
+
     public func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]] {
         let column = table.name == Schema.customers.name ? "id" : "customer_id"
         var result: [[Value]] = []

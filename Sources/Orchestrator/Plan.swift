@@ -70,7 +70,7 @@ extension Orchestrator {
     /// and what the cases came to (counted from `base`).
     func prepare(_ rows: [[Value]], asOf: Date, runId: String, base: RunSummary) async throws -> (PlanWrites, RunSummary) {
         guard !rows.isEmpty else { return (PlanWrites(), base) }
-        let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints, mt = Schema.messages
+        let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints
         var clock = PhaseClock(configuration.phaseObserver)
         let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
         let customerIds = Array(Set(keys.map(\.customerId)))
@@ -78,7 +78,8 @@ extension Orchestrator {
         async let invoiceRows = store.rows(of: it, keys: keys.map { [$0.customerId, $0.invoiceId] })
         async let customerRows = store.rows(of: cu, customerIds: customerIds)
         async let pointRows = store.rows(of: cp, customerIds: customerIds)
-        async let messageRows = store.rows(of: mt, customerIds: customerIds)
+        let capFrom = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
+        async let sendTimes = store.sendTimes(customerIds: customerIds, since: capFrom)
         var invoices: [CaseKey: [Value]] = [:]
         for row in try await invoiceRows {
             invoices[CaseKey(customerId: it.value(row, "customer_id").text!, invoiceId: it.value(row, "id").text!)] = row
@@ -87,12 +88,7 @@ extension Orchestrator {
         for row in try await customerRows { customers[cu.value(row, "id").text!] = row }
         var points: [String: [[Value]]] = [:]
         for row in try await pointRows { points[cp.value(row, "customer_id").text!, default: []].append(row) }
-        var sends: [String: [Int64]] = [:]
-        let capFrom = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
-        for row in try await messageRows {
-            let t = mt.value(row, "scheduled_at").integer!
-            if t >= capFrom && mt.value(row, "status").text != "failed" { sends[mt.value(row, "customer_id").text!, default: []].append(t) }
-        }
+        let sends = try await sendTimes
         // Features for the treatment cases whose flow may ask the model.
         var contexts: [String: LiveContext] = [:]
         if let model, configuration.experiment != nil {

@@ -134,6 +134,40 @@ struct CaseQueueTests {
         #expect(rows.first { it.value($0, "id").text == open[2][1] }.map { it.value($0, "flow_name") } != .text("b2b"))
         try await store.close()
     }
+
+    @Test("Send times are the window's messages that did not fail, by customer, to the microsecond", arguments: Backend.allCases)
+    func sendTimes(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let since: Int64 = 1_772_442_000_123_457
+        let statuses = MessageStatus.allCases
+        var messages: [[Value]] = []
+        var expected: [String: [Int64]] = [:]
+        for (k, invoice) in h.invoices.prefix(8).enumerated() {
+            // Instants on both sides of `since`, one microsecond apart at the edge.
+            for (j, offset) in [Int64(-1), 0, 1, 86_400_000_000, -86_400_000_000].enumerated() {
+                let at = since + offset
+                let status = statuses[(k + j) % statuses.count]
+                var row = Schema.messages.row(Message(
+                    id: "\(invoice.id)/m\(j)", customerId: invoice.customerId, invoiceId: invoice.id, decisionId: nil, contactPointId: nil,
+                    channel: .email, template: "reminder", tone: .neutral, scheduledLocal: LocalDateTime(date: CalendarDate(parsing: "2026-03-02")!, hour: 10),
+                    scheduledAt: Date(timeIntervalSince1970: Double(at) / 1e6), status: status, providerId: nil,
+                    idempotencyKey: "\(invoice.id)/m\(j)", costMinor: 0))
+                row[Schema.messages.index("scheduled_at")] = .integer(at)
+                messages.append(row)
+                if at >= since && status != .failed { expected[invoice.customerId, default: []].append(at) }
+            }
+        }
+        try await store.write([TableRows(table: Schema.messages, rows: messages)])
+        let stored = Dictionary(uniqueKeysWithValues: try await store.allRows(of: Schema.messages).map {
+            (Schema.messages.value($0, "id").text!, Schema.messages.value($0, "scheduled_at").integer!)
+        })
+        try #require(stored.values.contains(since - 1) && stored.values.contains(since), "instants stored to the microsecond")
+        let customers = Array(Set(h.invoices.prefix(8).map(\.customerId))) + ["nobody"]
+        let times = try await store.sendTimes(customerIds: customers, since: since)
+        #expect(times.mapValues { $0.sorted() } == expected.mapValues { $0.sorted() })
+        #expect(!expected.isEmpty && expected.values.allSatisfy { !$0.isEmpty })
+        try await store.close()
+    }
 }
 
 @Suite("Case queue go-live date")

@@ -58,6 +58,25 @@ public protocol CaseQueue: Store {
 
     /// The rows of `table` whose `customer_id` (or `id` for `customers`) is one of `customers`, in key order.
     func rows(of table: StoreTable, customerIds: [String]) async throws -> [[Value]]
+
+    /// The instants (`scheduled_at`) of the customers' messages scheduled at or after `since` that
+    /// did not fail, by customer, in no particular order: what the contact cap counts. Reads two
+    /// columns of the window instead of every message a customer was ever sent.
+    func sendTimes(customerIds: [String], since: Int64) async throws -> [String: [Int64]]
+}
+
+extension StoreTable {
+    /// The same table with only the named columns (in the table's order): what a narrow read selects and decodes.
+    public func projection(_ names: Set<String>) -> StoreTable {
+        var t = self
+        t.columns = columns.filter { names.contains($0.name) }
+        return t
+    }
+}
+
+extension Schema {
+    /// `messages` read for the contact cap: customer and instant.
+    public static let sendTimesColumns = Schema.messages.projection(["customer_id", "scheduled_at"])
 }
 
 extension Array where Element == [Value] {
