@@ -156,6 +156,7 @@ let package = Package(
             name: "ChannelsTests",
             dependencies: [
                 "Channels", "Vocabulary", "FeatureStore", "Simulator", "LinAlg", "QRCodes",
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 import Testing
 import Vocabulary
 import FeatureStore
@@ -97,6 +98,56 @@ struct TemplateTests {
             let filled = sample.replacingOccurrences(of: "{amount}", with: "1.234,56").replacingOccurrences(of: "{symbol}", with: "€")
             #expect(LocaleFormat.fill(sample, ["{amount}": "1.234,56", "{symbol}": "€"]) == filled, "\(sample.debugDescription)")
         }
+    }
+
+    @Test("templates that only fill in placeholders render by concatenation exactly what Mustache renders, for awkward values too")
+    func plainTemplatesMatchMustache() throws {
+        let c = try TemplateCatalogue.bundled()
+        let awkward = ["", "{{amount}}", "<b>&amp;\"'</b>", "Zeile\nzwei  ", "Grüße 🙂 \u{301}e", "}}{{", "\\", String(repeating: "x", count: 500)]
+        var rng = SystemRandomNumberGenerator()
+        var checked = 0
+        for (key, entry) in c.templates.sorted(by: { "\($0.key)" < "\($1.key)" }) {
+            for template in [entry.subject, entry.body].compactMap({ $0 }) {
+                // Every bundled subject and body is of the plain kind.
+                #expect(template.pieces != nil, "\(key) needs Mustache")
+                for round in 0..<6 {
+                    var values = c.values(Self.caseData, format: c.formats[key.language]!, channel: key.channel)
+                    for name in values.keys where round > 0 && Bool.random(using: &rng) { values[name] = awkward.randomElement(using: &rng)! }
+                    if round == 5 { values.removeValue(forKey: values.keys.sorted().first!) }
+                    #expect(template.render(values) == template.renderedByMustache(values), "\(key) \(values)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 1_000)
+        // Sections, inverted sections and comments are left to Mustache.
+        let sections = "{{#amount}}fällig: {{amount}}{{/amount}}{{^due_date}}ohne Datum{{/due_date}}\n{{! note }}\nEnde {{{payment_link}}} {{& creditor_name }}"
+        let t = TextTemplate(source: sections, mustache: try TemplateCatalogue.compile(sections, allowed: Set(TemplateCatalogue.placeholders),
+                                                                                         file: "t", line: 1, field: nil, text: true))
+        #expect(t.pieces == nil)
+        #expect(t.render(["amount": "5 €", "payment_link": "<a>", "creditor_name": "&"]) == "fällig: 5 €ohne Datum\nEnde <a> &")
+        let plain = "Betrag {{ amount }} / {{{payment_link}}} / {{&creditor_name}} / {{unknown_name}}."
+        let p = TextTemplate(source: plain, mustache: try TemplateCatalogue.compile(plain, allowed: Set(TemplateCatalogue.placeholders + ["unknown_name"]),
+                                                                                     file: "t", line: 1, field: nil, text: true))
+        #expect(p.pieces == [.literal("Betrag "), .placeholder("amount"), .literal(" / "), .placeholder("payment_link"), .literal(" / "),
+                             .placeholder("creditor_name"), .literal(" / "), .placeholder("unknown_name"), .literal(".")])
+        let v = ["amount": "<1 €>", "payment_link": "https://x/?a=1&b=2", "creditor_name": "A & B"]
+        #expect(p.render(v) == "Betrag <1 €> / https://x/?a=1&b=2 / A & B / .")
+        #expect(p.render(v) == p.renderedByMustache(v))
+    }
+
+    @Test("the layouts' HTML escaping gives what Mustache's gives, and also escapes a '<' that a combining mark follows")
+    func htmlEscaping() throws {
+        let theirs = try MustacheTemplate(string: "<p title=\"{{x}}\">{{x}}</p>{{{x}}}")
+        let ours = try MustacheTemplate(string: HTMLEscaping.pragma + "<p title=\"{{x}}\">{{x}}</p>{{{x}}}")
+        let alphabet: [String] = ["<", ">", "&", "\"", "'", "a", "ß", "€", "🙂", " ", "\n", "&amp;", "\u{0}", "\r\n"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            #expect(ours.render(["x": text]) == theirs.render(["x": text]), "\(text.debugDescription)")
+        }
+        #expect(HTMLEscaping.escape("<\u{301}script>") == "&lt;\u{301}script&gt;")
+        #expect(HTMLEscaping.escape("plain text, nothing to do") == "plain text, nothing to do")
     }
 
     @Test("amounts and dates are written per locale")

@@ -151,8 +151,8 @@ public struct TemplateCatalogue: Sendable {
     }
 
     struct Entry: Sendable {
-        var subject: MustacheTemplate?
-        var body: MustacheTemplate
+        var subject: TextTemplate?
+        var body: TextTemplate
         /// Line of the body field in its file.
         var bodyLine: Int?
     }
@@ -284,7 +284,7 @@ public struct TemplateCatalogue: Sendable {
     }
 
     /// The placeholder values for `data`.
-    func values(_ data: CaseData, format: LocaleFormat, channel: Channel) -> [String: Any] {
+    func values(_ data: CaseData, format: LocaleFormat, channel: Channel) -> [String: String] {
         [
             "salutation": format.salutation(name: data.customerName),
             "customer_name": data.customerName ?? "",
@@ -410,10 +410,11 @@ public struct TemplateCatalogue: Sendable {
     }
 
     /// Compiles a template text field after checking its tags.
-    static func compile(_ value: YAMLValue) throws -> MustacheTemplate {
+    static func compile(_ value: YAMLValue) throws -> TextTemplate {
         let text = try value.string()
         let firstLine = (value.line ?? 1) + (value.isBlockScalar ? 1 : 0)
-        return try compile(text, allowed: Set(placeholders), file: value.file, line: firstLine, field: value.path, text: true)
+        return TextTemplate(source: text, mustache: try compile(text, allowed: Set(placeholders), file: value.file, line: firstLine,
+                                                                field: value.path, text: true))
     }
 
     /// Checks every `{{...}}` tag of `source` (names in `allowed`; no partials, no delimiter
@@ -448,7 +449,7 @@ public struct TemplateCatalogue: Sendable {
             i = close.upperBound
         }
         do {
-            return try MustacheTemplate(string: (text ? "{{% CONTENT_TYPE: TEXT}}" : "") + source)
+            return try MustacheTemplate(string: (text ? "{{% CONTENT_TYPE: TEXT}}" : HTMLEscaping.pragma) + source)
         } catch {
             throw ChannelConfigurationError(file: file, line: line, field: field, message: "not a valid template: \(error)")
         }
