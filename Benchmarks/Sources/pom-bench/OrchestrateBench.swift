@@ -87,11 +87,22 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
     // Each SQLite store lives in its own temporary directory, removed once the store is closed.
     var scratch: [String] = []
     defer { for dir in scratch { try? FileManager.default.removeItem(atPath: dir) } }
+    // POM_BENCH_ORCHESTRATE_SQLITE_COPY=FILE keeps a copy of the SQLite store as set up in FILE and
+    // starts later runs (of the same number of cases) from it: comparing builds then takes seconds
+    // of set-up instead of minutes.
+    let keptCopy = ProcessInfo.processInfo.environment["POM_BENCH_ORCHESTRATE_SQLITE_COPY"].map { "\($0).\(n)" }
+    var sqlitePath = ""
     var locations: [(String, () async throws -> any CaseQueue)] = [("sqlite", {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         scratch.append(dir)
-        return try await openStore("sqlite:\(dir)/orchestrate.sqlite")
+        sqlitePath = "\(dir)/orchestrate.sqlite"
+        if let keptCopy, FileManager.default.fileExists(atPath: keptCopy) {
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: keptCopy + suffix) {
+                try FileManager.default.copyItem(atPath: keptCopy + suffix, toPath: sqlitePath + suffix)
+            }
+        }
+        return try await openStore("sqlite:" + sqlitePath)
     })]
     if !postgresURL.isEmpty {
         let url = postgresURL
@@ -106,11 +117,23 @@ private func orchestrateBenchmarksAsync() async throws -> [BenchResult] {
     }
     let files = try repositoryFlows()
     for (name, open) in locations {
-        let store = try await open()
-        _ = try await FlowLibrary.store(files: files, into: store, now: asOf.addingTimeInterval(-500 * 86_400))
-        let library = try await FlowLibrary.load(from: store)
+        var store = try await open()
+        let copied = name == "sqlite" && keptCopy.map { FileManager.default.fileExists(atPath: $0) } == true
         let setup0 = DispatchTime.now().uptimeNanoseconds
-        try await SyntheticCases.write(into: store, cases: n, chunk: 100_000, flow: try library.newest("b2c-consumer-dunning"), asOf: asOf, seed: 5)
+        if !copied {
+            _ = try await FlowLibrary.store(files: files, into: store, now: asOf.addingTimeInterval(-500 * 86_400))
+            let flow = try await FlowLibrary.load(from: store).newest("b2c-consumer-dunning")
+            try await SyntheticCases.write(into: store, cases: n, chunk: 100_000, flow: flow, asOf: asOf, seed: 5)
+            if name == "sqlite", let keptCopy {
+                // Closed first (checkpointed); a log SQLite kept goes with it.
+                try await store.close()
+                for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: sqlitePath + suffix) {
+                    try FileManager.default.copyItem(atPath: sqlitePath + suffix, toPath: keptCopy + suffix)
+                }
+                store = try await openStore("sqlite:" + sqlitePath)
+            }
+        }
+        let library = try await FlowLibrary.load(from: store)
         let setupSeconds = Double(DispatchTime.now().uptimeNanoseconds - setup0) / 1e9
 
         let adapter = CountingAdapter(acceptedAt: asOf)
