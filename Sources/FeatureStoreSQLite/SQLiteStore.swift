@@ -462,8 +462,15 @@ public final class SQLiteStore: Store {
         return result
     }
 
+    /// Copies the log into the database file and empties it, then closes every connection: a
+    /// closed store is one file. (SQLite checkpoints when the last connection closes, but that is
+    /// often one of the pool's read-only readers, which cannot: the log stayed behind, up to the
+    /// writer's bound in size, and the next opener read through it.)
     public func close() async throws {
         checkpointer.stop()
+        try sqliteErrors("PRAGMA wal_checkpoint(TRUNCATE)") {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
         try sqliteErrors("") { try pool.close() }
     }
 }

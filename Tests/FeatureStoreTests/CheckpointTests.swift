@@ -22,7 +22,13 @@ struct CheckpointTests {
         #expect(Self.size(path + "-wal") < 36 << 20, "log \(Self.size(path + "-wal")) bytes")
         // Most pages were copied into the database file (the last ones may wait in the log for the next checkpoint).
         #expect(Self.size(path) > 3_000 * 4_000, "database file \(Self.size(path)) bytes")
+        // Reads on the pool's readers, so that a read-only connection is among the last to close.
+        _ = try await store.count(StoreTable(name: "blobs", file: "blobs", columns: [StoreColumn("id", .integer)], key: ["id"], idColumn: "id"))
+        try #require(Self.size(path + "-wal") > 0)
         try await store.close()
+        // A closed store is one file: the log was copied in and emptied.
+        #expect(Self.size(path + "-wal") == 0, "log \(Self.size(path + "-wal")) bytes after closing")
+        #expect(Self.size(path) > 6_000 * 4_000, "database file \(Self.size(path)) bytes after closing")
 
         let again = try await SQLiteStore(path: path)
         #expect(try await again.count(StoreTable(name: "blobs", file: "blobs", columns: [StoreColumn("id", .integer)], key: ["id"], idColumn: "id"))
