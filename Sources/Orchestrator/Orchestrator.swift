@@ -102,17 +102,20 @@ public final class Orchestrator: Sendable {
 
     /// Claims the due cases batch by batch, plans each batch and writes it in one transaction.
     ///
-    /// With `RunConfiguration.overlapPlanWrites` a batch's transaction runs while the next batch
-    /// is read and planned on the cores, and once it has committed the same task claims the batch
-    /// after that one (SQLite has one writer: the claim waits for the write anyway, and a claim
-    /// beside the next batch's planning costs the run nothing). The next batch's cases of customers
-    /// in the batch being written wait for its commit before they are read, so they see its
-    /// messages, contact points and contact-cap sends as they would one batch after the other; the
-    /// other customers' rows that write does not touch.
+    /// With `RunConfiguration.overlapPlanWrites` the work is a pipeline over three batches: while
+    /// one batch is planned on the cores, a task writes the batch before it and, once that has
+    /// committed, claims the batch after it and reads that batch's rows (SQLite has one writer:
+    /// the claim waits for the write anyway; the reads run on the pool's readers). Cases of
+    /// customers whose rows a write in flight may change (the batch being planned, which is
+    /// written next, and the customers of the messages handed over with it) are not read ahead:
+    /// they are read and planned once that write has committed, so they see its messages, contact
+    /// points and contact-cap sends as they would one batch after the other. The other customers'
+    /// rows those writes do not touch.
     func planDueCases(asOf: Date, runId: String, customers only: [String]?, summary: inout RunSummary) async throws {
         let ct = Schema.caseStates
         let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
         let (observer, store, configuration) = (configuration.phaseObserver, store, configuration)
+        @Sendable func customer(_ row: [Value]) -> String { ct.value(row, "customer_id").text! }
         @Sendable func claim() async throws -> [[Value]] {
             var clock = PhaseClock(observer)
             let rows = try await store.claim(ct, dueColumn: "next_due_at", dueBy: micros(asOf), owner: configuration.worker,
@@ -121,10 +124,15 @@ public final class Orchestrator: Sendable {
             clock.lap("claim")
             return rows
         }
-        func customer(_ row: [Value]) -> String { ct.value(row, "customer_id").text! }
+        /// Claims a batch and reads the rows of its cases except those of `unread` customers.
+        @Sendable func claimAndRead(unread: Set<String>) async throws -> ClaimedBatch {
+            let rows = try await claim()
+            let readable = unread.isEmpty ? rows : rows.filter { !unread.contains(customer($0)) }
+            return ClaimedBatch(rows: rows, facts: try await self.read(readable, asOf: asOf), unread: unread)
+        }
         var rounds: [CaseKey: Int] = [:]
-        // Writes the batch before the one being planned, then claims the batch after it.
-        var writing: Task<[[Value]], any Error>?
+        // Writes the batch before the one being planned, then claims and reads the batch after it.
+        var writing: Task<ClaimedBatch, any Error>?
         var writingCustomers: Set<String> = []
         // The written batch's messages due now, handed over once it has committed ...
         var handing: [DueMessage] = []
@@ -139,8 +147,8 @@ public final class Orchestrator: Sendable {
             outcomeCustomers.formUnion(customers)
             clock.lap("plan.send")
         }
-        func finishWrite() async throws -> [[Value]] {
-            guard let previous = writing else { return try await claim() }
+        func finishWrite() async throws -> ClaimedBatch {
+            guard let previous = writing else { return try await claimAndRead(unread: []) }
             writing = nil
             writingCustomers = []
             var clock = PhaseClock(observer)
@@ -149,25 +157,28 @@ public final class Orchestrator: Sendable {
             try await sendCommitted()
             return next
         }
-        func write(_ changes: [TableChange], customers: Set<String>) {
+        /// Starts the write of `changes` (touching `customers`' rows); the batch its task claims
+        /// afterwards is not read for `unread` customers (the batch planned meanwhile).
+        func write(_ changes: [TableChange], customers: Set<String>, unread: Set<String>) {
             writing = Task {
                 var clock = PhaseClock(observer)
                 try await store.apply(changes)
                 clock.lap("plan.write")
-                return try await claim()
+                return try await claimAndRead(unread: unread)
             }
             writingCustomers = customers
         }
         do {
-            var rows = try await claim()
+            var batch = try await claimAndRead(unread: [])
             while true {
+                let rows = batch.rows
                 if rows.isEmpty {
                     if writing != nil {
                         // The batch being written may leave cases due again today: its task claims after its commit.
-                        rows = try await finishWrite()
+                        batch = try await finishWrite()
                     } else if !outcomes.isEmpty {
                         // The last batch's hand-over; a failed message's case is due again at once.
-                        write(outcomes, customers: outcomeCustomers)
+                        write(outcomes, customers: outcomeCustomers, unread: [])
                         (outcomes, outcomeCustomers) = ([], [])
                     } else {
                         break
@@ -180,7 +191,7 @@ public final class Orchestrator: Sendable {
                     if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
                 }
                 guard configuration.overlapPlanWrites else {
-                    let (writes, part) = try await prepare(rows, asOf: asOf, runId: runId, base: base)
+                    let (writes, part) = try compute(rows, facts: batch.facts, asOf: asOf, runId: runId, base: base)
                     summary.add(part)
                     var clock = PhaseClock(observer)
                     try await store.apply(writes.changes)
@@ -192,12 +203,14 @@ public final class Orchestrator: Sendable {
                         (outcomes, outcomeCustomers) = ([], [])
                         clock.lap("plan.write")
                     }
-                    rows = try await claim()
+                    batch = try await claimAndRead(unread: [])
                     continue
                 }
+                // Cases of customers the write in flight touches (it includes everyone not read ahead) wait for its commit.
+                precondition(batch.unread.isSubset(of: writingCustomers), "planDueCases: rows read ahead of a write that changes them")
                 let waits = writingCustomers.isEmpty ? [] : rows.filter { writingCustomers.contains(customer($0)) }
                 let now = waits.isEmpty ? rows : rows.filter { !writingCustomers.contains(customer($0)) }
-                var (writes, part) = try await prepare(now, asOf: asOf, runId: runId, base: base)
+                var (writes, part) = try compute(now, facts: batch.facts, asOf: asOf, runId: runId, base: base)
                 let next = try await finishWrite()
                 if !waits.isEmpty {
                     let (more, morePart) = try await prepare(waits, asOf: asOf, runId: runId, base: base)
@@ -205,11 +218,13 @@ public final class Orchestrator: Sendable {
                     part.add(morePart)
                 }
                 summary.add(part)
-                // `next` is leased, so the claim after this write skips it.
-                write(outcomes + writes.changes, customers: Set(rows.map(customer)).union(outcomeCustomers))
+                // `next` is leased, so the claim after this write skips it; its customers' rows are
+                // written by the task after this one, so the batch after it is not read for them.
+                write(outcomes + writes.changes, customers: Set(rows.map(customer)).union(outcomeCustomers),
+                      unread: Set(next.rows.map(customer)))
                 (outcomes, outcomeCustomers) = ([], [])
                 handing = writes.dueNow
-                rows = next
+                batch = next
             }
         } catch {
             // No write may outlive the run. What it claimed, and the messages leased for a hand-over

@@ -65,11 +65,37 @@ enum StepOutcome {
     case postponed(until: Date)
 }
 
+/// What planning a claimed batch reads from the store.
+struct BatchFacts: Sendable {
+    var invoices: [CaseKey: [Value]] = [:]
+    var customers: [String: [Value]] = [:]
+    var points: [String: [[Value]]] = [:]
+    /// Send instants in the contact cap's window.
+    var sends: [String: [Int64]] = [:]
+    /// Features of the treatment cases, by invoice.
+    var contexts: [String: LiveContext] = [:]
+}
+
+/// A claimed batch and what was read for it (its cases of customers in `unread` are not read yet:
+/// they wait for the commit of the batch being written).
+struct ClaimedBatch: Sendable {
+    var rows: [[Value]]
+    var facts: BatchFacts
+    var unread: Set<String>
+}
+
 extension Orchestrator {
     /// Reads what a claimed batch of cases needs and plans it: the rows its one transaction writes,
     /// and what the cases came to (counted from `base`).
     func prepare(_ rows: [[Value]], asOf: Date, runId: String, base: RunSummary) async throws -> (PlanWrites, RunSummary) {
         guard !rows.isEmpty else { return (PlanWrites(), base) }
+        return try compute(rows, facts: try await read(rows, asOf: asOf), asOf: asOf, runId: runId, base: base)
+    }
+
+    /// The store rows planning `rows` needs: their invoices, customers, contact points, recent
+    /// sends and (treatment cases) model features.
+    func read(_ rows: [[Value]], asOf: Date) async throws -> BatchFacts {
+        guard !rows.isEmpty else { return BatchFacts() }
         let ct = Schema.caseStates, it = Schema.invoices, cu = Schema.customers, cp = Schema.contactPoints
         var clock = PhaseClock(configuration.phaseObserver)
         let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
@@ -80,31 +106,37 @@ extension Orchestrator {
         async let pointRows = store.rows(of: cp, customerIds: customerIds)
         let capFrom = micros(asOf) - Int64(configuration.contactCapDays) * 86_400_000_000
         async let sendTimes = store.sendTimes(customerIds: customerIds, since: capFrom)
-        var invoices: [CaseKey: [Value]] = [:]
+        var facts = BatchFacts()
         for row in try await invoiceRows {
-            invoices[CaseKey(customerId: it.value(row, "customer_id").text!, invoiceId: it.value(row, "id").text!)] = row
+            facts.invoices[CaseKey(customerId: it.value(row, "customer_id").text!, invoiceId: it.value(row, "id").text!)] = row
         }
-        var customers: [String: [Value]] = [:]
-        for row in try await customerRows { customers[cu.value(row, "id").text!] = row }
-        var points: [String: [[Value]]] = [:]
-        for row in try await pointRows { points[cp.value(row, "customer_id").text!, default: []].append(row) }
-        let sends = try await sendTimes
+        for row in try await customerRows { facts.customers[cu.value(row, "id").text!] = row }
+        for row in try await pointRows { facts.points[cp.value(row, "customer_id").text!, default: []].append(row) }
+        facts.sends = try await sendTimes
         // Features for the treatment cases whose flow may ask the model.
-        var contexts: [String: LiveContext] = [:]
         if let model, configuration.experiment != nil {
             let treated = rows.filter { ct.value($0, "arm").text == Experiment.Arm.treatment.rawValue }.map {
                 CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!)
             }
-            if !treated.isEmpty { contexts = try await model.contexts(for: treated, asOf: asOf, store: store) }
+            if !treated.isEmpty { facts.contexts = try await model.contexts(for: treated, asOf: asOf, store: store) }
         }
         clock.lap("plan.read")
+        return facts
+    }
 
+    /// Plans `rows` from what `read` read for them.
+    func compute(_ rows: [[Value]], facts: BatchFacts, asOf: Date, runId: String, base: RunSummary) throws -> (PlanWrites, RunSummary) {
+        guard !rows.isEmpty else { return (PlanWrites(), base) }
+        let ct = Schema.caseStates
+        var clock = PhaseClock(configuration.phaseObserver)
+        let keys = rows.map { CaseKey(customerId: ct.value($0, "customer_id").text!, invoiceId: ct.value($0, "invoice_id").text!) }
         // Cases are planned on `configuration.threads` cores, each customer's cases on one of them
         // in claim order (the contact cap and contact points carry over between a customer's cases).
         let parts = rows.count >= Self.parallelPlanRows ? min(configuration.threads, rows.count / (Self.parallelPlanRows / 2)) : 1
         let groups = parts > 1 ? Self.byCustomer(keys, parts: parts) : [Array(rows.indices)]
         let planned = ResultSlots<Result<(PlanWrites, RunSummary), any Error>>(count: groups.count)
-        let (invoicesRead, customersRead, pointsRead, sendsRead, contextsRead) = (invoices, customers, points, sends, contexts)
+        let (invoicesRead, customersRead, pointsRead, sendsRead, contextsRead) = (facts.invoices, facts.customers, facts.points, facts.sends,
+                                                                                 facts.contexts)
         let work: @Sendable (Int) -> Void = { g in
             planned.set(g, Result {
                 var writes = PlanWrites(), part = base
