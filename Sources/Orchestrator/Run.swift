@@ -75,9 +75,10 @@ public struct RunConfiguration: Sendable {
     public var sendOnCommit: Bool = true
     /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
     /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `plan.wait` (waiting
-    /// for the previous batch's write), `dispatch.claim`, `dispatch.read`, `dispatch.send`,
-    /// `dispatch.write`. With `overlapPlanWrites`, `plan.write` runs beside the reads and planning
-    /// of the next batch: the phases then add up to more than the run. Called from more
+    /// for the previous batch's write task), `plan.send` (handing a committed batch's messages to
+    /// their channels), `dispatch.claim`, `dispatch.read`, `dispatch.send`, `dispatch.write`. With
+    /// `overlapPlanWrites`, `plan.write`, `claim` and `plan.read` run in a task beside the planning
+    /// of the batch before: the phases then add up to more than the run. Called from more
     /// than one task. For benchmarks and logs; nil measures nothing.
     public var phaseObserver: (@Sendable (_ phase: String, _ seconds: Double) -> Void)? = nil
 
