@@ -104,8 +104,9 @@ public final class Orchestrator: Sendable {
     ///
     /// With `RunConfiguration.overlapPlanWrites` the work is a pipeline over three batches: while
     /// one batch is planned on the cores, a task writes the batch before it and, once that has
-    /// committed, claims the batch after it and reads that batch's rows (SQLite has one writer:
-    /// the claim waits for the write anyway; the reads run on the pool's readers). Cases of
+    /// committed, claims the batch after it and starts reading that batch's rows (SQLite has one
+    /// writer: the claim waits for the write anyway; the reads run on the pool's readers, beside
+    /// the next write). Cases of
     /// customers whose rows a write in flight may change (the batch being planned, which is
     /// written next, and the customers of the messages handed over with it) are not read ahead:
     /// they are read and planned once that write has committed, so they see its messages, contact
@@ -124,11 +125,12 @@ public final class Orchestrator: Sendable {
             clock.lap("claim")
             return rows
         }
-        /// Claims a batch and reads the rows of its cases except those of `unread` customers.
+        /// Claims a batch and starts reading the rows of its cases except those of `unread`
+        /// customers (on SQLite's readers, beside the next write).
         @Sendable func claimAndRead(unread: Set<String>) async throws -> ClaimedBatch {
             let rows = try await claim()
             let readable = unread.isEmpty ? rows : rows.filter { !unread.contains(customer($0)) }
-            return ClaimedBatch(rows: rows, facts: try await self.read(readable, asOf: asOf), unread: unread)
+            return ClaimedBatch(rows: rows, facts: Task { try await self.read(readable, asOf: asOf) }, unread: unread)
         }
         var rounds: [CaseKey: Int] = [:]
         // Writes the batch before the one being planned, then claims and reads the batch after it.
@@ -191,7 +193,7 @@ public final class Orchestrator: Sendable {
                     if rounds[key]! > 20 { throw OrchestratorError.caseLoops(invoice: key.invoiceId, steps: 20) }
                 }
                 guard configuration.overlapPlanWrites else {
-                    let (writes, part) = try compute(rows, facts: batch.facts, asOf: asOf, runId: runId, base: base)
+                    let (writes, part) = try compute(rows, facts: try await batch.facts.value, asOf: asOf, runId: runId, base: base)
                     summary.add(part)
                     var clock = PhaseClock(observer)
                     try await store.apply(writes.changes)
@@ -210,7 +212,7 @@ public final class Orchestrator: Sendable {
                 precondition(batch.unread.isSubset(of: writingCustomers), "planDueCases: rows read ahead of a write that changes them")
                 let waits = writingCustomers.isEmpty ? [] : rows.filter { writingCustomers.contains(customer($0)) }
                 let now = waits.isEmpty ? rows : rows.filter { !writingCustomers.contains(customer($0)) }
-                var (writes, part) = try compute(now, facts: batch.facts, asOf: asOf, runId: runId, base: base)
+                var (writes, part) = try compute(now, facts: try await batch.facts.value, asOf: asOf, runId: runId, base: base)
                 let next = try await finishWrite()
                 if !waits.isEmpty {
                     let (more, morePart) = try await prepare(waits, asOf: asOf, runId: runId, base: base)

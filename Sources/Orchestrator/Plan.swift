@@ -76,11 +76,11 @@ struct BatchFacts: Sendable {
     var contexts: [String: LiveContext] = [:]
 }
 
-/// A claimed batch and what was read for it (its cases of customers in `unread` are not read yet:
-/// they wait for the commit of the batch being written).
+/// A claimed batch and the read of its rows, running (its cases of customers in `unread` are not
+/// read: they wait for the commit of the batch being written).
 struct ClaimedBatch: Sendable {
     var rows: [[Value]]
-    var facts: BatchFacts
+    var facts: Task<BatchFacts, any Error>
     var unread: Set<String>
 }
 
