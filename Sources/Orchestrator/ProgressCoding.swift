@@ -188,8 +188,15 @@ enum ProgressBytes {
     }
 
     static func text(_ s: String, _ out: inout [UInt8]) {
-        // Most texts (ids, flow names, instants) need no escape: one scan, one copy.
-        if !s.utf8.contains(where: needsEscape) {
+        // Most texts (ids, flow names, instants) need no escape: one scan, one copy (of the
+        // string's own bytes when it has them contiguous, as native strings do).
+        let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for c in bytes where needsEscape(c) { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true { return }
+        if copied == nil, !s.utf8.contains(where: needsEscape) {
             out.append(contentsOf: s.utf8)
             return
         }
