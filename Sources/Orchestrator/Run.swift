@@ -71,7 +71,9 @@ public struct RunConfiguration: Sendable {
     /// channels as soon as its transaction has committed (their outbox rows are written leased to
     /// this worker, and what came of them is written with the next batch); the dispatch phase then
     /// only finds messages queued earlier or due again. False leaves every message to dispatch.
-    /// Both send the same messages and store the same rows.
+    /// Both send the same messages and store the same rows, except that a message refused at the
+    /// hand-over has its backup planned in the same run (dispatch after planning leaves that to the
+    /// next run; after it, both hold the same rows).
     public var sendOnCommit: Bool = true
     /// Told how long each part of a run took (wall seconds), once per occurrence: `enrol`,
     /// `claim` (leasing due cases), `plan.read`, `plan.compute`, `plan.write`, `plan.wait` (waiting

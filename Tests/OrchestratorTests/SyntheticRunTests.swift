@@ -139,6 +139,86 @@ struct SyntheticRunTests {
     }
 }
 
+/// Refuses every e-mail (no usable address) and answers each other message's first attempt with a
+/// retryable error; counts the attempts per idempotency key.
+final class RefusingAdapter: ChannelAdapter, @unchecked Sendable {
+    let name = "refusing"
+    let lock = NSLock()
+    var attempts: [String: Int] = [:]
+
+    func send(_ message: OutgoingMessage) async throws -> SendReceipt {
+        let n = lock.withLock { () -> Int in
+            attempts[message.idempotencyKey, default: 0] += 1
+            return attempts[message.idempotencyKey]!
+        }
+        if message.channel == .email { throw ChannelError.permanent("mailbox unknown", .noContactPoint) }
+        if n == 1 { throw ChannelError.retryable("HTTP 503") }
+        return SendReceipt(providerId: "ok:" + message.idempotencyKey, acceptedAt: Date(timeIntervalSince1970: 0), status: .accepted)
+    }
+}
+
+@Suite("Failures at hand-over", .serialized)
+struct HandOverFailureTests {
+    let asOf = Date(timeIntervalSince1970: 1_772_442_000)
+
+    @Test("""
+          A message refused as its batch commits is marked failed and its backup goes out in the same run; a retryable \
+          error keeps it in the outbox, attempted once per run; two runs leave what dispatching after planning leaves
+          """, arguments: Backend.allCases)
+    func refusedAtHandOver(_ backend: Backend) async throws {
+        var results: [(summaries: [RunSummary], messages: [[Value]], outbox: [[Value]], attempts: [String: Int])] = []
+        for onCommit in [true, false] {
+            let store = try await freshStore(backend)
+            _ = try await FlowLibrary.store(files: try exampleFlows(), into: store, now: asOf.addingTimeInterval(-500 * 86_400))
+            let library = try await FlowLibrary.load(from: store)
+            try await SyntheticCases.write(into: store, cases: 600, chunk: 500, flow: try library.newest("b2c-consumer-dunning"),
+                                           asOf: asOf, seed: 11)
+            let adapter = RefusingAdapter()
+            let router = ChannelRouter(adapters: Dictionary(uniqueKeysWithValues: Channel.allCases.map { ($0, adapter as any ChannelAdapter) }))
+            var configuration = RunConfiguration()
+            configuration.batchSize = 100
+            configuration.sendOnCommit = onCommit
+            let orchestrator = Orchestrator(store: store, flows: library, router: router, model: nil,
+                                            templates: try TemplateCatalogue.bundled(), configuration: configuration)
+            let first = try await orchestrator.run(asOf: asOf, runId: "one")
+            let mt = Schema.messages
+            // The messages this run planned (the book's history has one sent e-mail per case, without a decision).
+            let planned = try await store.allRows(of: mt).filter { mt.value($0, "decision_id") != .null }
+            let ids = Set(planned.map { mt.value($0, "id").text! })
+            let emails = planned.filter { mt.value($0, "channel").text == "email" }
+            // The e-mail steps whose backup runs on `no_contact_point`: the pre-due reminder and the first dunning.
+            let withBackup = emails.map { mt.value($0, "id").text! }.filter { $0.hasSuffix("/processes[0]") || $0.hasSuffix("/processes[3]") }
+            #expect(!emails.isEmpty && emails.allSatisfy { mt.value($0, "status").text == "failed" })
+            #expect(withBackup.count >= 10, "\(withBackup.count) refused e-mails with a backup")
+            #expect(first.failed == emails.count)
+            if onCommit {
+                // The refused e-mails' backups (SMS) were planned, attempted and kept for a retry in the same run.
+                #expect(withBackup.allSatisfy { ids.contains($0 + ".backup") }, "backups missing: \(withBackup.filter { !ids.contains($0 + ".backup") }.prefix(3))")
+                #expect(first.retried == planned.count - emails.count)
+                #expect(planned.filter { mt.value($0, "channel").text != "email" }.allSatisfy { mt.value($0, "status").text == "queued" })
+            } else {
+                // Dispatch after planning: the conditions are raised for the next run.
+                #expect(withBackup.allSatisfy { !ids.contains($0 + ".backup") })
+            }
+            // Nothing was attempted twice in one run, and what waits for a retry is in the outbox, unleased.
+            #expect(adapter.attempts.values.allSatisfy { $0 == 1 })
+            let ob = Schema.outbox
+            let waiting = try await store.allRows(of: ob)
+            #expect(waiting.allSatisfy { ob.value($0, "attempts").integer == 1 && ob.value($0, "lease_owner") == .null })
+            #expect(waiting.count == first.retried)
+            let second = try await orchestrator.run(asOf: asOf, runId: "two")
+            results.append(([first, second], try await store.allRows(of: mt), try await store.allRows(of: ob), adapter.attempts))
+            try await store.close()
+        }
+        // Dispatching after planning raises the conditions for the next run: after two runs both ways
+        // hold the same messages and retries.
+        #expect(results[0].messages == results[1].messages)
+        #expect(results[0].outbox == results[1].outbox)
+        #expect(results[0].attempts == results[1].attempts)
+        #expect(results[0].summaries[0].failed + results[0].summaries[1].failed == results[1].summaries[0].failed + results[1].summaries[1].failed)
+    }
+}
+
 /// The phases a run reported.
 final class PhaseLog: @unchecked Sendable {
     let lock = NSLock()
