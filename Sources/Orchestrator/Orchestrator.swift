@@ -106,12 +106,11 @@ public final class Orchestrator: Sendable {
     /// one batch is planned on the cores, a task writes the batch before it and, once that has
     /// committed, claims the batch after it and starts reading that batch's rows (SQLite has one
     /// writer: the claim waits for the write anyway; the reads run on the pool's readers, beside
-    /// the next write). Cases of
-    /// customers whose rows a write in flight may change (the batch being planned, which is
-    /// written next, and the customers of the messages handed over with it) are not read ahead:
-    /// they are read and planned once that write has committed, so they see its messages, contact
-    /// points and contact-cap sends as they would one batch after the other. The other customers'
-    /// rows those writes do not touch.
+    /// the next write). Cases of customers whose rows a write in flight may change (the batch
+    /// being planned, which is written next, and the customers of the messages handed over with
+    /// it) are not read ahead: they are read and planned once that write has committed, so they
+    /// see its messages, contact points and contact-cap sends as they would one batch after the
+    /// other. The other customers' rows those writes do not touch.
     func planDueCases(asOf: Date, runId: String, customers only: [String]?, summary: inout RunSummary) async throws {
         let ct = Schema.caseStates
         let base = RunSummary(runId: summary.runId, worker: summary.worker, asOf: summary.asOf)
@@ -170,9 +169,12 @@ public final class Orchestrator: Sendable {
             }
             writingCustomers = customers
         }
+        // The reads of the batch at hand, awaited before an error leaves the run.
+        var reading: Task<BatchFacts, any Error>?
         do {
             var batch = try await claimAndRead(unread: [])
             while true {
+                reading = batch.facts
                 let rows = batch.rows
                 if rows.isEmpty {
                     if writing != nil {
@@ -229,9 +231,10 @@ public final class Orchestrator: Sendable {
                 batch = next
             }
         } catch {
-            // No write may outlive the run. What it claimed, and the messages leased for a hand-over
-            // that did not happen, are released by the next run of this worker.
-            _ = try? await writing?.value
+            // No write or read may outlive the run. What it claimed, and the messages leased for a
+            // hand-over that did not happen, are released by the next run of this worker.
+            _ = try? await reading?.value
+            if let claimed = try? await writing?.value { _ = try? await claimed.facts.value }
             throw error
         }
     }
