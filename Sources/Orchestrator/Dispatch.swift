@@ -67,7 +67,6 @@ extension Orchestrator {
         guard let invoice, let customer, InvoiceStatus(rawValue: it.value(invoice, "status").text ?? "open")?.isClosed != true else {
             return DueMessage(outbox: outbox, message: message, rendered: nil)
         }
-        let point = point
         return DueMessage(outbox: outbox, message: message, rendered: Result {
             try self.outgoingMessage(message, point: point, invoice: invoice, customer: customer, asOf: asOf)
         })

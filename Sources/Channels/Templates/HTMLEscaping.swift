@@ -4,17 +4,15 @@ import Mustache
 /// type of its own.
 ///
 /// Mustache's HTML content type escapes `<`, `>`, `&`, `"` and `'` by walking the text's
-/// `Character`s and looking each up in a dictionary: a fifth of rendering an e-mail. This one
+/// `Character`s and looking each up in a dictionary (its largest item in a profile of e-mail rendering). This one
 /// replaces the same five characters in one pass over the UTF-8 bytes (text without any is
 /// returned as it is). Unlike Mustache's, it also escapes a `<` that a combining mark follows
 /// (one `Character`, which Mustache's look-up does not match, so `<\u{301}script>` went out
 /// unescaped).
-enum HTMLEscaping: MustacheContentType {
-    case utf8
-
+struct HTMLEscaping: MustacheContentType {
     /// The pragma that selects this escaping, registered on first use.
     static let pragma: String = {
-        MustacheContentTypes.register(HTMLEscaping.utf8, named: name)
+        MustacheContentTypes.register(HTMLEscaping(), named: name)
         return "{{% CONTENT_TYPE: \(name)}}"
     }()
 
