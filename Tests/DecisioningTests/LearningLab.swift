@@ -3,7 +3,7 @@ import FeatureStore
 import FeatureStoreBackends
 import LinAlg
 import Optimizer
-import Simulator
+@testable import Simulator
 import Testing
 import Vocabulary
 @testable import Decisioning
@@ -14,6 +14,8 @@ import Vocabulary
 // (seed 77, 800), printing its share of the oracle's value, the shares when the timing (resp. the
 // channel and tone) of each chosen action is replaced by the best one, and the mean send delays.
 // V2 gives the model the simulator's latent persona: an upper reference, not a usable policy.
+// BayesLab (POM_BAYES_LAB=77,78,... swift test --filter BayesLab) needs no fit: it is the Bayes-optimal
+// policy on the observable data under the simulator's own model, the ceiling for any learner.
 enum Lab {
     static func data(seed: UInt64, customers: Int) async throws -> PolicyData {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pom-learning-lab-\(seed)-\(customers)").path
@@ -241,5 +243,157 @@ struct LearningLab {
             }
         }
         print("lab: total \(Date().timeIntervalSince(t0)) s")
+    }
+}
+
+/// The Bayes policy on the observable contact data: the simulator's own generative model, with
+/// the persona integrated out under its posterior given the customer's imported contact points,
+/// and the individual deviations (tone, best day, best window, channel noise) integrated out
+/// under their priors. The part common to all actions (spontaneous payment, earlier messages)
+/// is taken from the truth, so this bounds what any learner on those observables can reach (up to
+/// what a customer's own earlier answers within the 60 days could add, which it leaves out).
+/// The 0.7 below is the share of live points that are not validated at import (`World.customer`).
+enum BayesLab {
+    static func personaPosterior(_ points: [FeatureStore.ContactPoint], _ p: WorldParameters) -> [Persona: Double] {
+        let hasEmail = points.contains { $0.kind == .email }
+        let firm = points.contains { $0.kind == .email && $0.value.contains("@firm") }
+        let mobile = points.contains { $0.kind == .phone && $0.phoneType == .mobile }
+        let landline = points.contains { $0.kind == .phone && $0.phoneType == .landline }
+        let push = points.contains { $0.kind == .push }
+        let whatsapp = points.contains { $0.kind == .whatsapp }
+        var w: [Persona: Double] = [:]
+        for persona in Persona.allCases {
+            let m = ContactMix.of(persona)
+            func b(_ has: Bool, _ q: Double) -> Double { has ? q : 1 - q }
+            var l = p.personaShares[persona]!
+            l *= b(hasEmail, m.email)
+            if hasEmail {
+                let pf = persona == .office ? 0.6 : 0
+                l *= firm ? pf : 1 - pf
+            }
+            l *= b(mobile, m.mobile) * b(landline, m.landline) * b(push, m.push)
+            if mobile { l *= b(whatsapp, m.whatsapp) }
+            w[persona] = l
+        }
+        let total = w.values.reduce(0, +)
+        return w.mapValues { $0 / total }
+    }
+
+    struct Config { var weight: Double; var persona: Persona; var tone: Tone; var day: Weekday; var hour: Int; var z: Double }
+
+    static func configurations(_ posterior: [Persona: Double], _ p: WorldParameters) -> [Config] {
+        // 7-point Gauss–Hermite nodes and weights for N(0, 1).
+        let nodes: [(Double, Double)] = [(-3.750439717725742, 0.000548268855972), (-2.366759410734541, 0.030757123967586),
+                                         (-1.154405394739968, 0.240123178605013), (0, 0.457142857142857),
+                                         (1.154405394739968, 0.240123178605013), (2.366759410734541, 0.030757123967586),
+                                         (3.750439717725742, 0.000548268855972)]
+        var out: [Config] = []
+        for (persona, wp) in posterior where wp > 1e-4 {
+            let days = p.personaDays[persona]!
+            let centre = p.personaHour[persona]!.index
+            var hours: [(Int, Double)] = [(centre, 1 - p.hourShiftProbability)]
+            for s in [-1, 1] { hours.append((min(max(centre + s, 0), HourBucket.allCases.count - 1), p.hourShiftProbability / 2)) }
+            for tone in Tone.allCases {
+                let wt = (tone == p.personaTone[persona]! ? 0.8 : 0) + 0.2 / 3
+                for day in days {
+                    for (h, wh) in hours {
+                        for (z, wz) in nodes {
+                            out.append(Config(weight: wp * wt * wh * wz / Double(days.count), persona: persona, tone: tone, day: day, hour: h, z: z))
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Per configuration: channel logits (6), day effects by weekday (7), hour effects by window (6).
+    struct Table {
+        var channel: [Double] = [], day: [Double] = [], hour: [Double] = []
+        init(_ configs: [Config], traits: CustomerTraits, _ p: WorldParameters) {
+            for cfg in configs {
+                var t = traits
+                t.persona = cfg.persona
+                t.bestWeekday = cfg.day
+                t.bestHour = HourBucket.allCases[cfg.hour]
+                for c in Channel.allCases { channel.append(p.channelLogit[c]! + p.personaChannelOffset[cfg.persona]![c]! + p.channelNoise * cfg.z) }
+                for d in Weekday.allCases { day.append(p.dayEffect(traits: t, weekday: d)) }
+                for h in HourBucket.allCases { hour.append(p.hourEffect(traits: t, localHour: Double(h.startHour))) }
+            }
+        }
+    }
+
+    /// Greedy online value of the Bayes policy (ratio to the oracle).
+    /// - Parameters:
+    ///   - contactData: whether the persona posterior uses the contact points (else the population shares).
+    ///   - validation: whether a point's validation and earlier deliveries tell that it is alive.
+    static func evaluate(seed: UInt64 = 77, customers: Int = 800, contactData: Bool = true,
+                         validation: Bool = true) -> (ratio: Double, n: Int, uniform: Double) {
+        let fresh = World(config: SimulationConfig(customers: customers, days: 60, seed: seed))
+        let p = fresh.parameters
+        var chosenTotal = 0.0, oracleTotal = 0.0, uniformTotal = 0.0, n = 0
+        _ = Simulation.evaluateOnline(world: fresh, horizonDays: 7, policy: "bayes", version: "1") { c in
+            let tl = c.timeline
+            let i = tl.invoiceIndex(c.context.invoice.id)!
+            let t = c.context.decidedAt
+            let level = c.context.level
+            let posterior = contactData ? personaPosterior(fresh.customer(tl.index).contactPoints, p) : p.personaShares
+            let configs = configurations(posterior, p)
+            let values = tl.actionValues(invoice: i, at: t, horizonDays: 7, actions: c.context.candidates)
+            let table = Table(configs, traits: tl.traits, p)
+            let fixed = p.levelSlope * Double(level) + p.amountSlope * log(max(Double(tl.invoices[i].amountMinor), 1) / 10000)
+            let toneTerm = Tone.allCases.map { p.toneBase[$0]! + p.toneSlope[$0]! * Double(level) }
+            var best = 0, bestValue = -Double.infinity
+            for (k, v) in values.enumerated() {
+                let a = v.action
+                let (delta, pi) = tl.probabilities(invoice: i, action: a, sendAt: v.sendAt, level: level)
+                let f = p.delayCDF(channel: a.channel, hours: 7 * 24)
+                let common = (1 - v.probabilityPaid) / (1 - delta * pi * f)
+                // Expected delivery: alive if validated or delivered to before, else the prior given "unverified".
+                let point = tl.contactPoints[tl.contactPoint(for: a.channel)!]
+                let deliveredBefore = tl.messages.contains { $0.contactPointId == point.id && ($0.status == .delivered || $0.status == .sent) }
+                let r = p.invalidRate[point.kind]!
+                let alive = validation && (point.validation == .valid || deliveredBefore) ? 1 : (1 - r) * 0.7 / ((1 - r) * 0.7 + r)
+                let eDelta = alive * (1 - p.softBounceRate[a.channel]!)
+                var ePi = 0.0
+                if tl.traits.segment != .never {
+                    let c = a.channel.index, wd = a.weekday.index, h = a.hour.index
+                    let timed = a.channel != .letter
+                    for (m, cfg) in configs.enumerated() {
+                        var eta = table.channel[m * 6 + c] + fixed + toneTerm[a.tone.index]
+                        if a.tone == cfg.tone { eta += p.preferredToneBonus }
+                        if timed { eta += table.day[m * 7 + wd] + table.hour[m * 6 + h] }
+                        if a.channel == tl.customer.preferredChannel { eta += p.preferredChannelBonus }
+                        ePi += cfg.weight / (1 + exp(-eta))
+                    }
+                }
+                let estimate = 1 - common * (1 - eDelta * ePi * f)
+                if estimate > bestValue { bestValue = estimate; best = k }
+            }
+            n += 1
+            chosenTotal += values[best].probabilityPaid
+            oracleTotal += values.map(\.probabilityPaid).max()!
+            uniformTotal += values.reduce(0) { $0 + $1.probabilityPaid } / Double(values.count)
+            return (values[best].action, 1)
+        }
+        return (chosenTotal / oracleTotal, n, uniformTotal / oracleTotal)
+    }
+}
+
+@Suite("Bayes lab", .enabled(if: ProcessInfo.processInfo.environment["POM_BAYES_LAB"] != nil))
+struct BayesLabTests {
+    @Test func bayes() {
+        // POM_BAYES_LAB=77,78,...: the fresh worlds' seeds (800 customers each).
+        let seeds = ProcessInfo.processInfo.environment["POM_BAYES_LAB"]!.split(separator: ",").compactMap { UInt64($0) }
+        for seed in seeds.isEmpty ? [77] : seeds {
+            let t = Date()
+            let r = BayesLab.evaluate(seed: seed)
+            print("bayes lab: seed \(seed) n \(r.n) ratio \(r.ratio) uniform \(r.uniform) [\(Int(Date().timeIntervalSince(t))) s]")
+            if ProcessInfo.processInfo.environment["POM_BAYES_ABLATE"] != nil {
+                let a = BayesLab.evaluate(seed: seed, contactData: false)
+                let b = BayesLab.evaluate(seed: seed, validation: false)
+                print("bayes lab: seed \(seed) without contact data \(a.ratio), without validation \(b.ratio)")
+            }
+        }
     }
 }
