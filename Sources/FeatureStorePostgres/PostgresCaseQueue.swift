@@ -27,19 +27,21 @@ extension PostgresStore: CaseQueue {
                         let sql = "INSERT INTO \(table.name) (" + table.columns.map(\.sqlName).joined(separator: ", ") + ") VALUES ("
                             + placeholders + ") ON CONFLICT DO NOTHING"
                         for row in batch.rows { _ = try await run(sql, row) }
-                    case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
+                    case .update(let table, let key, let set, let onlyIf, let unguarded) where !(set.isEmpty && unguarded.isEmpty):
                         // A run of updates of the same columns of one table (a planning batch sets the
                         // step of each of its invoices) goes out as one statement per chunk of keys.
-                        var updates: [(key: [String], set: [String: Value])] = [(key, set)]
+                        precondition(Set(set.keys).isDisjoint(with: unguarded.keys), "update of \(table.name): a column both guarded and not")
+                        var updates: [(key: [String], values: [String: Value])] = [(key, set.merging(unguarded) { a, _ in a })]
                         var seen: Set<[String]> = [key]
-                        let columns = set.keys.sorted()
-                        while k < changes.count, case .update(let t, let nextKey, let nextSet, let nextGuard) = changes[k], t.name == table.name,
-                              nextSet.keys.sorted() == columns, nextGuard == onlyIf, !seen.contains(nextKey) {
-                            updates.append((nextKey, nextSet))
+                        let columns = set.keys.sorted(), free = unguarded.keys.sorted()
+                        while k < changes.count, case .update(let t, let nextKey, let nextSet, let nextGuard, let nextFree) = changes[k],
+                              t.name == table.name, nextSet.keys.sorted() == columns, nextFree.keys.sorted() == free, nextGuard == onlyIf,
+                              !seen.contains(nextKey) {
+                            updates.append((nextKey, nextSet.merging(nextFree) { a, _ in a }))
                             seen.insert(nextKey)
                             k += 1
                         }
-                        try await update(table, columns: columns, updates, onlyIf: onlyIf)
+                        try await update(table, columns: columns, unguarded: free, updates, onlyIf: onlyIf)
                     case .delete(let table, let keys) where !keys.isEmpty:
                         let names = table.keyIndices.map { table.columns[$0].sqlName }
                         for start in stride(from: 0, to: keys.count, by: 1000) {
@@ -62,17 +64,20 @@ extension PostgresStore: CaseQueue {
 
     /// Sets `columns` of the rows with the given keys: `UPDATE ... FROM (VALUES ...)`, up to 1,000
     /// rows per statement; with `onlyIf`, of those rows whose guarded column holds one of its values.
-    /// Precondition: the keys are distinct.
-    func update(_ table: StoreTable, columns: [String], _ rows: [(key: [String], set: [String: Value])],
+    /// The `unguarded` columns are set whatever the guard says: the guard then moves from the
+    /// `WHERE` clause into a `CASE` per guarded column (which keeps the column as it is).
+    /// Precondition: the keys are distinct; each row's `values` hold every column named.
+    func update(_ table: StoreTable, columns: [String], unguarded: [String] = [], _ rows: [(key: [String], values: [String: Value])],
                 onlyIf: RowGuard? = nil) async throws {
         let names = table.keyIndices.map { table.columns[$0].sqlName }
-        let types = columns.map { table.columns[table.index($0)].type }
-        let perStatement = min(1000, (60_000 - (onlyIf?.values.count ?? 0)) / (names.count + columns.count))
+        let all = unguarded + columns
+        let types = all.map { table.columns[table.index($0)].type }
+        let perStatement = min(1000, (60_000 - (onlyIf?.values.count ?? 0)) / (names.count + all.count))
         for start in stride(from: 0, to: rows.count, by: perStatement) {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             var n = 0
             var bindings: [Value] = []
-            bindings.reserveCapacity(chunk.count * (names.count + columns.count))
+            bindings.reserveCapacity(chunk.count * (names.count + all.count))
             let tuples = chunk.map { row -> String in
                 precondition(row.key.count == names.count, "update of \(table.name): key \(row.key) has \(row.key.count) parts")
                 var parts: [String] = []
@@ -81,26 +86,29 @@ extension PostgresStore: CaseQueue {
                     parts.append("$\(n)::text")
                     bindings.append(.text(part))
                 }
-                for (c, type) in zip(columns, types) {
+                for (c, type) in zip(all, types) {
                     n += 1
                     parts.append("$\(n)::" + Self.valuesType(type))
-                    bindings.append(row.set[c]!)
+                    bindings.append(row.values[c]!)
                 }
                 return "(" + parts.joined(separator: ", ") + ")"
             }
-            let aliases = names.indices.map { "k\($0)" } + columns.indices.map { "c\($0)" }
-            let assignments = zip(columns, types).enumerated().map { i, column in
-                "\(column.0) = " + Self.converted("v.c\(i)", column.1)
-            }
+            let aliases = names.indices.map { "k\($0)" } + all.indices.map { "c\($0)" }
             var conditions = names.enumerated().map { i, name in "t.\(name) = v.k\(i)" }
-            if let onlyIf {
-                let column = table.columns[table.index(onlyIf.column)].sqlName
-                conditions.append("t.\(column) IN (" + onlyIf.values.map { value in
+            let guardList = onlyIf.map { onlyIf in
+                "t.\(table.columns[table.index(onlyIf.column)].sqlName) IN (" + onlyIf.values.map { value in
                     n += 1
                     bindings.append(.text(value))
                     return "$\(n)"
-                }.joined(separator: ", ") + ")")
+                }.joined(separator: ", ") + ")"
             }
+            let guardsInSet = guardList != nil && !unguarded.isEmpty
+            let assignments = zip(all, types).enumerated().map { i, column in
+                let name = table.columns[table.index(column.0)].sqlName
+                let value = Self.converted("v.c\(i)", column.1)
+                return guardsInSet && i >= unguarded.count ? "\(name) = CASE WHEN \(guardList!) THEN \(value) ELSE t.\(name) END" : "\(name) = \(value)"
+            }
+            if !guardsInSet, let guardList { conditions.append(guardList) }
             _ = try await self.run("UPDATE \(table.name) AS t SET " + assignments.joined(separator: ", ") + " FROM (VALUES "
                                    + tuples.joined(separator: ", ") + ") AS v(" + aliases.joined(separator: ", ") + ") WHERE "
                                    + conditions.joined(separator: " AND "), bindings)

@@ -24,27 +24,30 @@ extension SQLiteStore: CaseQueue {
                                 }
                             }))
                         }
-                    case .update(let table, let key, let set, let onlyIf) where !set.isEmpty:
+                    case .update(let table, let key, let set, let onlyIf, let unguarded) where !(set.isEmpty && unguarded.isEmpty):
                         // A planning batch updates one invoice per case with the same few columns: a run of
                         // updates of one shape shares its statement, and the values are bound directly.
-                        let shape = UpdateShape(table: table.name, columns: set.keys.sorted(), guardColumn: onlyIf?.column,
-                                                guardCount: onlyIf?.values.count ?? 0)
+                        let shape = UpdateShape(table: table.name, columns: set.keys.sorted(), unguarded: unguarded.keys.sorted(),
+                                                guardColumn: onlyIf?.column, guardCount: onlyIf?.values.count ?? 0)
                         if lastUpdate?.shape != shape {
-                            let names = table.keyIndices.map { table.columns[$0].sqlName }
-                            var sql = "UPDATE \(table.name) SET " + shape.columns.map { "\($0) = ?" }.joined(separator: ", ") + " WHERE "
-                                + names.map { "\($0) = ?" }.joined(separator: " AND ")
-                            if let onlyIf {
-                                sql += " AND \(table.columns[table.index(onlyIf.column)].sqlName) IN ("
-                                    + onlyIf.values.map { _ in "?" }.joined(separator: ", ") + ")"
-                            }
-                            lastUpdate = (shape, try db.cachedStatement(sql: sql))
+                            lastUpdate = (shape, try db.cachedStatement(sql: shape.sql(table)))
                         }
                         let statement = lastUpdate!.statement, st = statement.sqliteStatement
                         precondition(key.count == table.keyIndices.count, "update of \(table.name): key \(key) has \(key.count) parts")
+                        precondition(Set(set.keys).isDisjoint(with: unguarded.keys), "update of \(table.name): a column both guarded and not")
+                        // Bound in the order of `UpdateShape.sql`'s placeholders.
                         var k: Int32 = 1
-                        for c in shape.columns { Self.bind(st, k, set[c]!); k += 1 }
+                        for c in shape.unguarded { Self.bind(st, k, unguarded[c]!); k += 1 }
+                        for c in shape.columns {
+                            if shape.guardsInSet {
+                                for v in onlyIf!.values { Self.bind(st, k, .text(v)); k += 1 }
+                            }
+                            Self.bind(st, k, set[c]!); k += 1
+                        }
                         for part in key { Self.bind(st, k, .text(part)); k += 1 }
-                        for v in onlyIf?.values ?? [] { Self.bind(st, k, .text(v)); k += 1 }
+                        if !shape.guardsInSet {
+                            for v in onlyIf?.values ?? [] { Self.bind(st, k, .text(v)); k += 1 }
+                        }
                         let rc = sqlite3_step(st)
                         if rc != SQLITE_DONE {
                             let message = String(cString: sqlite3_errmsg(db.sqliteConnection))
@@ -171,7 +174,28 @@ public enum SQLiteSnapshot {
 /// What an `UPDATE` statement of `apply` depends on: consecutive updates of one shape share it.
 struct UpdateShape: Equatable {
     var table: String
+    /// The guarded columns (all of them without a guard), sorted.
     var columns: [String]
+    /// The columns set whatever the guard says, sorted.
+    var unguarded: [String]
     var guardColumn: String?
     var guardCount: Int
+
+    /// Whether the guard sits in each guarded column's `CASE` (the row is updated for its unguarded
+    /// columns anyway) rather than in the `WHERE` clause (the row is left alone).
+    var guardsInSet: Bool { guardColumn != nil && !unguarded.isEmpty }
+
+    /// `UPDATE table SET u = ?, ..., c = ? | CASE WHEN g IN (?, ...) THEN ? ELSE c END, ... WHERE key = ? ...
+    /// [AND g IN (?, ...)]`, placeholders in that order.
+    func sql(_ table: StoreTable) -> String {
+        let name = { (column: String) in table.columns[table.index(column)].sqlName }
+        let guardList = guardColumn.map { name($0) + " IN (" + Array(repeating: "?", count: guardCount).joined(separator: ", ") + ")" }
+        let assignments = unguarded.map { "\(name($0)) = ?" } + columns.map { column in
+            guardsInSet ? "\(name(column)) = CASE WHEN \(guardList!) THEN ? ELSE \(name(column)) END" : "\(name(column)) = ?"
+        }
+        var sql = "UPDATE \(table.name) SET " + assignments.joined(separator: ", ") + " WHERE "
+            + table.keyIndices.map { "\(table.columns[$0].sqlName) = ?" }.joined(separator: " AND ")
+        if !guardsInSet, let guardList { sql += " AND " + guardList }
+        return sql
+    }
 }

@@ -158,10 +158,10 @@ extension Orchestrator {
             let mt = Schema.messages, queued = RowGuard("status", in: [MessageStatus.queued.rawValue])
             let failed = Value.text(MessageStatus.failed.rawValue)
             // The provider's id is recorded whatever the status is by now (a webhook that arrived
-            // before this write matched the message by its id); grouped by columns so that
-            // PostgreSQL writes each group in one statement.
-            return sent.map { .update(mt, key: $0.0, set: ["provider_id": .text($0.1)]) }
-                + sent.map { .update(mt, key: $0.0, set: ["status": .text(MessageStatus.sent.rawValue)], onlyIf: queued) }
+            // before this write matched the message by its id), the status only while queued: one
+            // statement per message; grouped by columns so that PostgreSQL writes each group in one.
+            return sent.map { .update(mt, key: $0.0, set: ["status": .text(MessageStatus.sent.rawValue)], onlyIf: queued,
+                                      unguarded: ["provider_id": .text($0.1)]) }
                 + self.failed.map { .update(mt, key: $0, set: ["status": failed], onlyIf: queued) }
                 + cancelled.map { .update(mt, key: $0, set: ["status": failed, "cost_minor": .integer(0)], onlyIf: queued) }
         }

@@ -135,6 +135,31 @@ struct CaseQueueTests {
         try await store.close()
     }
 
+    @Test("A guarded update with unguarded columns sets those on every row and the guarded ones where the guard holds, in one statement",
+          arguments: Backend.allCases)
+    func partlyGuardedUpdate(_ backend: Backend) async throws {
+        let (store, h) = try await seeded(backend)
+        let it = Schema.invoices
+        let open = h.invoices.filter { $0.status == .open }.prefix(4).map { [$0.customerId, $0.id] }
+        try #require(open.count == 4)
+        try await store.apply([.update(it, key: open[1], set: ["status": .text("paid")])])
+        let stepBefore = it.value(try await store.rows(of: it, keys: [open[3]])[0], "step")
+        let stillOpen = RowGuard("status", in: ["open"])
+        // A run of one shape (shared statement on SQLite, one statement on PostgreSQL), then one of another.
+        try await store.apply(open.prefix(3).enumerated().map { i, key in
+            .update(it, key: key, set: ["status": .text("disputed")], onlyIf: stillOpen, unguarded: ["flow_name": .text("flow\(i)")])
+        } + [.update(it, key: open[3], set: ["status": .text("disputed"), "step": .integer(7)], onlyIf: RowGuard("status", in: ["paid"]),
+                     unguarded: ["flow_name": .text("flow3"), "flow_version": .integer(9)])])
+        let rows = Dictionary(uniqueKeysWithValues: try await store.rows(of: it, keys: open).map { (it.value($0, "id").text!, $0) })
+        func column(_ k: Int, _ name: String) -> Value { it.value(rows[open[k][1]]!, name) }
+        #expect((0..<4).map { column($0, "flow_name") } == [.text("flow0"), .text("flow1"), .text("flow2"), .text("flow3")])
+        #expect((0..<4).map { column($0, "status") } == [.text("disputed"), .text("paid"), .text("disputed"), .text("open")])
+        // The last row's guard did not hold: its guarded step kept its value, its unguarded version changed.
+        #expect(column(3, "step") == stepBefore && stepBefore != .integer(7))
+        #expect(column(3, "flow_version") == .integer(9))
+        try await store.close()
+    }
+
     @Test("Send times are the window's messages that did not fail, by customer, to the microsecond", arguments: Backend.allCases)
     func sendTimes(_ backend: Backend) async throws {
         let (store, h) = try await seeded(backend)

@@ -9,7 +9,9 @@ public enum TableChange: Sendable {
     /// leaving its other columns as they are (so a concurrent change of another column survives).
     /// With `onlyIf`, only while the row's column holds one of the guard's values: the check and the
     /// change are one statement, so a status another process moved on meanwhile is not moved back.
-    case update(StoreTable, key: [String], set: [String: Value], onlyIf: RowGuard? = nil)
+    /// The `unguarded` columns are set whatever the guard says, in the same statement (a sent
+    /// message's provider id always, its status only while it is still queued).
+    case update(StoreTable, key: [String], set: [String: Value], onlyIf: RowGuard? = nil, unguarded: [String: Value] = [:])
     /// Deletes the rows with these keys (values of `table.key`, in order; text keys).
     case delete(StoreTable, keys: [[String]])
 }
