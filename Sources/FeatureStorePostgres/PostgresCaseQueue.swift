@@ -30,7 +30,7 @@ extension PostgresStore: CaseQueue {
                     case .update(let table, let key, let set, let onlyIf, let unguarded) where !(set.isEmpty && unguarded.isEmpty):
                         // A run of updates of the same columns of one table (a planning batch sets the
                         // step of each of its invoices) goes out as one statement per chunk of keys.
-                        precondition(Set(set.keys).isDisjoint(with: unguarded.keys), "update of \(table.name): a column both guarded and not")
+                        precondition(unguarded.keys.allSatisfy { set[$0] == nil }, "update of \(table.name): a column both guarded and not")
                         var updates: [(key: [String], values: [String: Value])] = [(key, set.merging(unguarded) { a, _ in a })]
                         var seen: Set<[String]> = [key]
                         let columns = set.keys.sorted(), free = unguarded.keys.sorted()

@@ -34,7 +34,7 @@ extension SQLiteStore: CaseQueue {
                         }
                         let statement = lastUpdate!.statement, st = statement.sqliteStatement
                         precondition(key.count == table.keyIndices.count, "update of \(table.name): key \(key) has \(key.count) parts")
-                        precondition(Set(set.keys).isDisjoint(with: unguarded.keys), "update of \(table.name): a column both guarded and not")
+                        precondition(unguarded.keys.allSatisfy { set[$0] == nil }, "update of \(table.name): a column both guarded and not")
                         // Bound in the order of `UpdateShape.sql`'s placeholders.
                         var k: Int32 = 1
                         for c in shape.unguarded { Self.bind(st, k, unguarded[c]!); k += 1 }
