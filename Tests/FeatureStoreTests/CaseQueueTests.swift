@@ -115,15 +115,21 @@ struct CaseQueueTests {
         try await store.close()
     }
 
+    /// A seeded store and the keys of `count` of its open invoices, the one at `paid` paid since.
+    func openInvoices(_ backend: Backend, count: Int, paid: Int) async throws -> (any CaseQueue, [[String]]) {
+        let (store, h) = try await seeded(backend)
+        let open = h.invoices.filter { $0.status == .open }.prefix(count).map { [$0.customerId, $0.id] }
+        try #require(open.count == count)
+        try await store.apply([.update(Schema.invoices, key: open[paid], set: ["status": .text("paid")])])
+        return (store, open)
+    }
+
     @Test("A guarded update changes only rows whose column still holds one of the guard's values; runs of them batch",
           arguments: Backend.allCases)
     func guardedUpdate(_ backend: Backend) async throws {
-        let (store, h) = try await seeded(backend)
-        let it = Schema.invoices
-        let open = h.invoices.filter { $0.status == .open }.prefix(3).map { [$0.customerId, $0.id] }
-        try #require(open.count == 3)
         // The first invoice is paid by someone else before the guarded changes are written.
-        try await store.apply([.update(it, key: open[0], set: ["status": .text("paid")])])
+        let (store, open) = try await openInvoices(backend, count: 3, paid: 0)
+        let it = Schema.invoices
         let stillOpen = RowGuard("status", in: ["open", "partially_paid"])
         try await store.apply(open.map { .update(it, key: $0, set: ["status": .text("disputed")], onlyIf: stillOpen) }
                               + [.update(it, key: open[2], set: ["flow_name": .text("b2b")], onlyIf: RowGuard("status", in: ["open"]))])
@@ -138,11 +144,8 @@ struct CaseQueueTests {
     @Test("A guarded update with unguarded columns sets those on every row and the guarded ones where the guard holds, in one statement",
           arguments: Backend.allCases)
     func partlyGuardedUpdate(_ backend: Backend) async throws {
-        let (store, h) = try await seeded(backend)
+        let (store, open) = try await openInvoices(backend, count: 4, paid: 1)
         let it = Schema.invoices
-        let open = h.invoices.filter { $0.status == .open }.prefix(4).map { [$0.customerId, $0.id] }
-        try #require(open.count == 4)
-        try await store.apply([.update(it, key: open[1], set: ["status": .text("paid")])])
         let stepBefore = it.value(try await store.rows(of: it, keys: [open[3]])[0], "step")
         let stillOpen = RowGuard("status", in: ["open"])
         // A run of one shape (shared statement on SQLite, one statement on PostgreSQL), then one of another.
