@@ -67,7 +67,7 @@ extension PostgresStore: CaseQueue {
     /// The `unguarded` columns are set whatever the guard says: the guard then moves from the
     /// `WHERE` clause into a `CASE` per guarded column (which keeps the column as it is).
     /// Precondition: the keys are distinct; each row's `values` hold every column named.
-    func update(_ table: StoreTable, columns: [String], unguarded: [String] = [], _ rows: [(key: [String], values: [String: Value])],
+    func update(_ table: StoreTable, columns: [String], unguarded: [String], _ rows: [(key: [String], values: [String: Value])],
                 onlyIf: RowGuard? = nil) async throws {
         let names = table.keyIndices.map { table.columns[$0].sqlName }
         let all = unguarded + columns
